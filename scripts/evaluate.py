@@ -1,0 +1,34 @@
+"""Stage evaluate: model.npz + split.npz -> results/metrics.json + results/predictions.npz."""
+
+from mnistflow import network
+from mnistflow._io import load_npz, save_npz, write_json
+from mnistflow._stage import log, run
+from mnistflow.evaluate import check_compatible, metrics, stage_seconds
+from mnistflow.train import load_model
+
+
+def main() -> None:
+    inp = snakemake.input
+    params, meta = load_model(inp.model)
+    data = load_npz(inp.split, {"X_test": "images", "y_test": "labels", "y_train": "labels"},
+                    rebuild="prepare")
+    X = data["X_test"].astype(params["W1"].dtype, copy=False)
+    check_compatible(params, X, inp.model, inp.split)
+    _, proba = network.forward(params, X)  # (n_test, 10)
+    result = metrics(
+        data["y_test"], proba,
+        sizes={"train": len(data["y_train"]), "test": len(data["y_test"])},
+        config=snakemake.params.config,
+        files={"parquet": inp.parquet, "split": inp.split, "model": inp.model},
+        seconds=stage_seconds(
+            {"fetch_mnist": inp.bench_fetch, "prepare": inp.bench_prepare, "train": inp.bench_train}
+        ),
+    )
+    save_npz(snakemake.output.predictions,
+             {"y_true": data["y_test"], "y_pred": proba.argmax(axis=1), "proba": proba})
+    write_json(snakemake.output.metrics, result)
+    log.info("test accuracy %.4f, loss %.4f -> %s", result["test"]["accuracy"],
+             result["test"]["loss"], snakemake.output.metrics)
+
+
+run("evaluate", main, snakemake.log[0])

@@ -1,0 +1,18 @@
+"""Stage prepare: data/raw/mnist.parquet -> data/processed/split.npz (normalised, one-hot, split)."""
+
+from mnistflow._io import save_npz
+from mnistflow._stage import log, run
+from mnistflow.data import read_parquet
+from mnistflow.prepare import split
+
+
+def main() -> None:
+    p = snakemake.params
+    digits = read_parquet(snakemake.input.parquet)
+    arrays = split(digits, p.split, p.test_size, p.random_state, p.stratify, p.dtype)
+    save_npz(snakemake.output.split, arrays)
+    log.info("%d train / %d test rows (%s split, %s) -> %s", len(arrays["y_train"]),
+             len(arrays["y_test"]), p.split, p.dtype, snakemake.output.split)
+
+
+run("prepare", main, snakemake.log[0])

@@ -1,0 +1,30 @@
+"""Stage report: metrics.json + predictions + training log -> figures and results/report.html."""
+
+import json
+
+from mnistflow._io import load_npz
+from mnistflow._stage import log, run
+from mnistflow.report import (
+    plot_confusion,
+    plot_loss,
+    plot_misclassified,
+    read_history,
+    render_html,
+)
+
+
+def main() -> None:
+    inp, out = snakemake.input, snakemake.output
+    with open(inp.metrics) as fh:
+        metrics = json.load(fh)
+    pred = load_npz(inp.predictions, {"y_true": "", "y_pred": ""}, rebuild="evaluate")
+    images = load_npz(inp.split, {"X_test": "test images"}, rebuild="prepare")["X_test"]
+    plot_loss(read_history(inp.history), out.loss)
+    plot_confusion(metrics["confusion_matrix"], out.confusion)
+    plot_misclassified(images, pred["y_true"], pred["y_pred"], out.misclassified)
+    render_html(metrics, {"loss": out.loss, "confusion": out.confusion,
+                          "misclassified": out.misclassified}, out.html)
+    log.info("wrote %s", out.html)
+
+
+run("report", main, snakemake.log[0])

@@ -1,0 +1,109 @@
+"""File helpers shared by all stages: atomic writes, deterministic ``.npz`` files, sha256.
+
+Every output is written to a temporary file in the destination folder and renamed into place only
+once it is complete and closed, so a killed job never leaves a half-written file under its final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mnistflow.errors import DataError
+
+__all__ = [
+    "atomic_path",
+    "load_npz",
+    "save_npz",
+    "sha256_bytes",
+    "sha256_file",
+    "write_json",
+    "write_text",
+]
+
+# A fixed timestamp for every member of an .npz, so the same arrays always give the same bytes
+# (np.savez stamps the current time into the zip headers).
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` if the block succeeds."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:  # make the bytes durable before they get the final name
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as indented, key-sorted JSON, atomically."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def save_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
+    """Save arrays as an uncompressed ``.npz``, atomically and byte-for-byte deterministically."""
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
+            with zf.open(info, "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, np.asanyarray(array), allow_pickle=False)
+
+
+def load_npz(
+    path: str | os.PathLike[str], required: Mapping[str, str], rebuild: str
+) -> dict[str, np.ndarray]:
+    """Load every array of an ``.npz`` and check that the ``required`` names are present.
+
+    ``required`` maps array names to a short description; ``rebuild`` names the stage to rerun
+    (``snakemake -R <rebuild>``) in the message when the file is missing or unreadable.
+    """
+    hint = f"rebuild it with `snakemake --cores 1 -R {rebuild}`"
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found; {hint}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc}); {hint}") from None
+    missing = [f"{name} ({what})" for name, what in required.items() if name not in arrays]
+    if missing:
+        raise DataError(f"{path}: missing arrays {', '.join(missing)}; {hint}")
+    return arrays
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of in-memory bytes."""
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,98 @@
+"""Provenance: what code and which library versions produced a result.
+
+``code_digest`` is how the workflow reruns a stage when, and only when, its code changes: the rule
+passes the digest of its script, and of every ``mnistflow`` module the script imports (followed
+transitively), as a param. Snakemake reruns a job whose params changed, so editing a function reruns
+the stages that use it, while touching a file (or a fresh checkout of the same content) does not.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+__all__ = ["code_digest", "git_commit", "stage_modules", "versions"]
+
+PACKAGE = "mnistflow"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_LIBRARIES = ("numpy", "scikit-learn", "pyarrow", "snakemake", "matplotlib", "mlxtend")
+
+
+def _imported_modules(source: str, module: str | None) -> set[str]:
+    """Names of the mnistflow modules a piece of source imports (absolute and relative imports)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level and module:  # relative import inside the package
+                parent = module.rsplit(".", node.level)[0]
+                base = f"{parent}.{base}" if base else parent
+            # `from mnistflow import network` imports a module; `from m import f` a name in m
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found.update(n for n in names if n == PACKAGE or n.startswith(PACKAGE + "."))
+    return found
+
+
+def _module_file(name: str) -> Path | None:
+    """The file of a mnistflow module, or None when ``name`` is a function or class in a module."""
+    parts = name.split(".")[1:]
+    base = _PACKAGE_DIR.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def stage_modules(script: str | Path) -> dict[str, Path]:
+    """The script and every mnistflow module it depends on (transitively), as {name: file}."""
+    files = {"script": Path(script)}
+    todo = _imported_modules(Path(script).read_text(), None)
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = _module_file(name)
+        if path is not None:
+            files[name] = path
+            todo |= _imported_modules(path.read_text(), name)
+    return files
+
+
+def code_digest(script: str | Path) -> str:
+    """sha256 over the content of a stage's script and of the package modules it uses."""
+    digest = hashlib.sha256()
+    for name, path in sorted(stage_modules(script).items()):
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the libraries that shape the results."""
+    found = {"python": platform.python_version()}
+    for lib in _LIBRARIES:
+        try:
+            found[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            found[lib] = "not installed"
+    return found
+
+
+def git_commit() -> str | None:
+    """The commit of the working tree this runs in, or None outside a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None

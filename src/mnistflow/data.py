@@ -1,0 +1,133 @@
+"""The parquet format of ``data/raw/mnist.parquet``: one row per digit.
+
+Columns
+    ``pixels``  fixed_size_list<uint8>[784]: the 28x28 image, row-major, 0 (background) to 255 (ink)
+    ``label``   uint8, 0-9
+    ``origin``  dictionary<string>: the part of the source the row came from ("train" or "test")
+    ``index``   int32: the row's position inside that part of the source
+
+Schema metadata (``mnistflow.*`` keys) records the source, the sha256 of every file read and the row
+count. Pixels stay uint8 (lossless and compact); normalising is the prepare stage's job.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mnistflow._io import atomic_path
+from mnistflow.errors import DataError
+
+__all__ = ["N_CLASSES", "N_PIXELS", "ORIGINS", "Digits", "read_parquet", "validate", "write_parquet"]
+
+N_PIXELS = 28 * 28
+N_CLASSES = 10
+ORIGINS = ("train", "test")
+_REBUILD = "rebuild it with `snakemake --cores 1 -R fetch_mnist`"
+
+
+@dataclass(frozen=True)
+class Digits:
+    """Rows of MNIST-like digits, as read from a source or from the parquet file."""
+
+    pixels: np.ndarray  # (n, 784) uint8
+    labels: np.ndarray  # (n,) uint8
+    origin: np.ndarray  # (n,) str, one of ORIGINS
+    index: np.ndarray  # (n,) int32, row number inside its origin
+    metadata: dict[str, str] = field(default_factory=dict)  # source description, sha256 of inputs
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+def validate(digits: Digits, where: str, expected_rows: int | None = None) -> None:
+    """Raise :class:`DataError` naming ``where`` unless ``digits`` is well-formed."""
+    n = len(digits)
+    problems = []
+    if digits.pixels.ndim != 2 or digits.pixels.shape != (n, N_PIXELS):
+        problems.append(f"pixels have shape {digits.pixels.shape}, expected ({n}, {N_PIXELS})")
+    if digits.pixels.dtype != np.uint8:
+        problems.append(f"pixels are {digits.pixels.dtype}, expected uint8 (0-255)")
+    if n and (digits.labels.min() < 0 or digits.labels.max() >= N_CLASSES):
+        bad = digits.labels[(digits.labels < 0) | (digits.labels >= N_CLASSES)]
+        problems.append(f"{bad.size} labels outside 0-9 (e.g. {bad[0]})")
+    if digits.origin.shape != (n,) or digits.index.shape != (n,):
+        problems.append("origin/index columns do not have one entry per row")
+    elif n and not np.isin(digits.origin, ORIGINS).all():
+        problems.append(f"origin values other than {ORIGINS}")
+    if n == 0:
+        problems.append("no rows")
+    if expected_rows is not None and n != expected_rows:
+        problems.append(f"{n} rows, expected {expected_rows}")
+    if problems:
+        raise DataError(f"{where}: " + "; ".join(problems))
+
+
+def write_parquet(path: str | os.PathLike[str], digits: Digits) -> None:
+    """Validate ``digits`` and write them to ``path`` atomically (zstd-compressed parquet)."""
+    validate(digits, where=str(path))
+    pixels = pa.FixedSizeListArray.from_arrays(pa.array(digits.pixels.reshape(-1)), N_PIXELS)
+    origin = pa.array(digits.origin.astype(str)).dictionary_encode()
+    table = pa.table(
+        {
+            "pixels": pixels,
+            "label": pa.array(digits.labels.astype(np.uint8)),
+            "origin": origin,
+            "index": pa.array(digits.index.astype(np.int32)),
+        }
+    )
+    meta = {f"mnistflow.{k}": v for k, v in digits.metadata.items()}
+    meta["mnistflow.rows"] = str(len(digits))
+    table = table.replace_schema_metadata(meta)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", compression_level=3)
+
+
+def read_parquet(path: str | os.PathLike[str], expected_rows: int | None = None) -> Digits:
+    """Read and validate ``path``; any problem is a :class:`DataError` naming the file."""
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found; {_REBUILD}") from None
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path}: not a readable parquet file ({exc}); {_REBUILD}") from None
+    expected = {"pixels", "label", "origin", "index"}
+    if missing := expected - set(table.column_names):
+        raise DataError(f"{path}: missing columns {sorted(missing)}; {_REBUILD}")
+    for name in expected:
+        if table.column(name).null_count:
+            raise DataError(f"{path}: column {name!r} has null values; {_REBUILD}")
+    pixels_col = table.column("pixels").combine_chunks()
+    if not pa.types.is_fixed_size_list(pixels_col.type) or pixels_col.type.list_size != N_PIXELS:
+        raise DataError(f"{path}: column 'pixels' is {pixels_col.type}, expected 784 uint8 values")
+    if not pa.types.is_uint8(pixels_col.type.value_type):
+        raise DataError(f"{path}: pixels are {pixels_col.type.value_type}, expected uint8 (0-255)")
+    raw_meta = table.schema.metadata or {}
+    metadata = {
+        k.decode()[len("mnistflow.") :]: v.decode()
+        for k, v in raw_meta.items()
+        if k.startswith(b"mnistflow.")
+    }
+    digits = Digits(
+        pixels=pixels_col.flatten().to_numpy(zero_copy_only=False).reshape(-1, N_PIXELS),
+        labels=table.column("label").to_numpy(),
+        origin=_strings(table.column("origin").combine_chunks()),
+        index=table.column("index").to_numpy(),
+        metadata=metadata,
+    )
+    if expected_rows is None and "rows" in metadata:
+        expected_rows = int(metadata["rows"])
+    validate(digits, where=f"{path} ({_REBUILD})", expected_rows=expected_rows)
+    return digits
+
+
+def _strings(column: pa.Array) -> np.ndarray:
+    """A (dictionary-encoded) string column as a NumPy str array, without a Python loop per row."""
+    if pa.types.is_dictionary(column.type):
+        names = np.asarray(column.dictionary.to_pylist(), dtype=str)
+        return names[column.indices.to_numpy(zero_copy_only=False)]
+    return np.asarray(column.to_pylist(), dtype=str)

@@ -1,0 +1,77 @@
+"""Evaluation of a trained model on the test split: ``results/metrics.json`` and predictions.
+
+The metrics come from :mod:`sklearn.metrics`; the file also records how they were made (the config,
+sha256 of every input, library versions, the git commit, seconds per stage), so a number in it can
+always be traced back to what produced it.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, log_loss
+
+from mnistflow import network
+from mnistflow._io import sha256_file
+from mnistflow._provenance import git_commit, versions
+from mnistflow.data import N_CLASSES
+from mnistflow.errors import DataError
+
+__all__ = ["check_compatible", "metrics", "stage_seconds"]
+
+
+def check_compatible(params: network.Params, X: np.ndarray, model_path: str, split_path: str) -> None:
+    """A model trained on other data (different width) cannot be evaluated: say which file to rebuild."""
+    if params["W1"].shape[0] != X.shape[1] or params["W2"].shape[1] != N_CLASSES:
+        raise DataError(
+            f"{model_path}: the model expects {params['W1'].shape[0]} inputs and "
+            f"{params['W2'].shape[1]} classes, but {split_path} has {X.shape[1]} pixels and "
+            f"{N_CLASSES} classes; rebuild the model with `snakemake --cores 1 -R train`"
+        )
+
+
+def stage_seconds(benchmarks: Mapping[str, str | os.PathLike[str]]) -> dict[str, float]:
+    """Wall-clock seconds of each stage, from the TSV files of Snakemake's ``benchmark:`` directive."""
+    seconds = {}
+    for stage, path in benchmarks.items():
+        with open(path, newline="") as fh:
+            row = next(csv.DictReader(fh, delimiter="\t"))
+        seconds[stage] = round(float(row["s"]), 3)
+    return seconds
+
+
+def metrics(
+    y_true: np.ndarray, proba: np.ndarray, *, sizes: Mapping[str, int], config: Mapping[str, Any],
+    files: Mapping[str, str | os.PathLike[str]], seconds: Mapping[str, float],
+) -> dict[str, Any]:
+    """Everything evaluate reports, as a JSON-ready dict. ``proba`` is (n, 10) softmax output."""
+    y_pred = np.argmax(proba, axis=1)
+    labels = list(range(N_CLASSES))
+    per_class = classification_report(
+        y_true, y_pred, labels=labels, output_dict=True, zero_division=0
+    )
+    return {
+        "test": {
+            "accuracy": float(accuracy_score(y_true, y_pred)),
+            "loss": float(log_loss(y_true, proba, labels=labels)),
+            "n_errors": int(np.sum(y_true != y_pred)),
+        },
+        "per_class": {
+            str(k): {m: round(float(per_class[str(k)][m]), 6)
+                     for m in ("precision", "recall", "f1-score", "support")}
+            for k in labels
+        },
+        "macro_avg": {m: round(float(per_class["macro avg"][m]), 6)
+                      for m in ("precision", "recall", "f1-score")},
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "sizes": dict(sizes),
+        "config": dict(config),
+        "sha256": {name: sha256_file(path) for name, path in files.items()},
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "seconds": dict(seconds),
+    }

@@ -1,0 +1,92 @@
+"""Turn the parquet rows into arrays the network trains on: ``data/processed/split.npz``.
+
+Pixels are scaled from 0-255 to [0, 1] in float32 (or float64), labels are one-hot encoded with
+scikit-learn, and rows are split either at random with ``train_test_split`` (the seed's 80/20 with
+``random_state=42``) or along the source's own train/test parts (``split: original``).
+
+Arrays in the file: ``X_train`` (n_train, 784), ``Y_train`` (n_train, 10) one-hot, ``y_train`` (n_train,)
+labels, ``row_train`` (n_train,) row numbers in the parquet; the same four for ``test``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import OneHotEncoder
+
+from mnistflow.data import N_CLASSES, Digits
+from mnistflow.errors import ConfigError
+
+__all__ = ["DTYPES", "SPLITS", "normalise", "one_hot", "split", "split_indices"]
+
+SPLITS = ("random", "original")
+DTYPES = ("float32", "float64")
+SplitName = Literal["random", "original"]
+
+
+def normalise(pixels: np.ndarray, dtype: str = "float32") -> np.ndarray:
+    """Scale uint8 pixels to [0, 1]: X = pixels / 255, in ``dtype``."""
+    X = pixels.astype(dtype)  # (n, 784), one new array
+    X *= 1.0 / 255.0  # in place: no second temporary
+    return X
+
+
+def one_hot(labels: np.ndarray, dtype: str = "float32") -> np.ndarray:
+    """(n,) labels 0-9 -> (n, 10) one-hot rows, with all ten classes even if some are absent."""
+    encoder = OneHotEncoder(categories=[np.arange(N_CLASSES)], sparse_output=False, dtype=dtype)
+    result: np.ndarray = encoder.fit_transform(labels.reshape(-1, 1).astype(np.int64))
+    return result
+
+
+def split_indices(
+    digits: Digits, how: str, test_size: float, random_state: int, stratify: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row numbers of the train and test parts.
+
+    ``random`` splits the row numbers with ``train_test_split``: the permutation depends only on the
+    number of rows and ``random_state`` (and the labels, when stratified), so it picks exactly the
+    rows that ``train_test_split(X, y, ...)`` on the full arrays would.
+    """
+    rows = np.arange(len(digits))
+    if how == "random":
+        train, test = train_test_split(
+            rows,
+            test_size=test_size,
+            random_state=random_state,
+            stratify=digits.labels if stratify else None,
+        )
+        return np.asarray(train), np.asarray(test)
+    if how == "original":
+        train, test = rows[digits.origin == "train"], rows[digits.origin == "test"]
+        if not len(train) or not len(test):
+            source = digits.metadata.get("source", "this source")
+            raise ConfigError(
+                f"split: 'original' needs rows from both the source's train and test parts, but "
+                f"{source} has {len(train)} train and {len(test)} test rows; use split=random"
+            )
+        return train, test
+    raise ConfigError(f"split: unknown value {how!r}; choose one of {', '.join(SPLITS)}")
+
+
+def split(
+    digits: Digits,
+    how: str = "random",
+    test_size: float = 0.2,
+    random_state: int = 42,
+    stratify: bool = False,
+    dtype: str = "float32",
+) -> dict[str, np.ndarray]:
+    """Normalise, one-hot encode and split ``digits``; returns the arrays of ``split.npz``."""
+    if dtype not in DTYPES:
+        raise ConfigError(f"dtype: unknown value {dtype!r}; choose one of {', '.join(DTYPES)}")
+    train, test = split_indices(digits, how, test_size, random_state, stratify)
+    arrays: dict[str, np.ndarray] = {}
+    for part, rows in (("train", train), ("test", test)):
+        labels = digits.labels[rows]
+        arrays[f"X_{part}"] = normalise(digits.pixels[rows], dtype)  # (n_part, 784)
+        arrays[f"Y_{part}"] = one_hot(labels, dtype)  # (n_part, 10)
+        arrays[f"y_{part}"] = labels  # (n_part,)
+        arrays[f"row_{part}"] = rows.astype(np.int64)  # (n_part,)
+    return arrays

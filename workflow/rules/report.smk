@@ -1,0 +1,24 @@
+rule report:
+    input:
+        metrics=rules.evaluate.output.metrics,
+        predictions=rules.evaluate.output.predictions,
+        history=rules.train.output.history,
+        split=rules.prepare.output.split,
+    output:
+        html="results/report.html",
+        loss=report("results/figures/loss_curve.png", caption="../report/loss_curve.rst",
+                    category="Training"),
+        confusion=report("results/figures/confusion_matrix.png",
+                         caption="../report/confusion_matrix.rst", category="Evaluation"),
+        misclassified=report("results/figures/misclassified.png",
+                             caption="../report/misclassified.rst", category="Evaluation"),
+    params:
+        code=code("report"),
+    log:
+        "logs/report.log",
+    benchmark:
+        "logs/benchmarks/report.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/report.py"
