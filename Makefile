@@ -1,0 +1,31 @@
+# Two commands do everything: `make run` (set up, then run the workflow) and `make test`.
+# Setup is a virtual environment in .venv with this package installed in editable mode; it is
+# redone only when pyproject.toml changes.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= all
+SNAKEMAKE_ARGS ?=
+
+.PHONY: setup run test test-all lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: setup  ## set up, then run the whole workflow (results/metrics.json, results/report.html)
+	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+
+test: setup  ## set up, then run the test suite
+	$(BIN)/python -m pytest
+
+lint: setup  ## workflow lint, ruff and mypy
+	$(BIN)/snakemake --lint
+	$(BIN)/ruff check src scripts tests
+	$(BIN)/mypy
+
+clean:  ## remove everything the workflow produced (keeps .venv)
+	rm -rf data/raw/*.parquet data/processed/*.npz results/*.* results/figures logs .snakemake

@@ -1,0 +1,99 @@
+"""Shared fixtures: a private copy of the workflow to run Snakemake in, and dry-run parsing."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# What a user's checkout holds that the workflow needs (outputs, logs and .snakemake are not copied).
+WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "profiles", "environment.yml")
+
+
+class Workflow:
+    """A copy of the workflow in a temporary folder, with helpers to run snakemake there."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def snakemake(
+        self, *args: str, check: bool = True, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `snakemake --cores 1 <args>` in the copy; output (stdout+stderr) in `.stdout`."""
+        cmd = [sys.executable, "-m", "snakemake", "--cores", "1", *args]
+        result = subprocess.run(
+            cmd, cwd=self.path, capture_output=True, text=True, timeout=timeout
+        )
+        result.stdout += result.stderr
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} failed:\n{result.stdout[-5000:]}")
+        return result
+
+    def planned_jobs(self, *args: str) -> dict[str, int]:
+        """{rule: count} of the jobs a dry run would execute (without the `all` target)."""
+        out = self.snakemake("-n", *args).stdout
+        return parse_job_stats(out)
+
+    def set_config(self, **settings: object) -> None:
+        """Change top-level keys in the copy's config/config.yaml (a key's line is replaced)."""
+        path = self.path / "config" / "config.yaml"
+        text = path.read_text()
+        for key, value in settings.items():
+            text, n = re.subn(rf"(?m)^{key}:.*$", f"{key}: {value}", text)
+            assert n == 1, f"no line for {key!r} in {path}"
+        path.write_text(text)
+
+    def __truediv__(self, other: str) -> Path:
+        return self.path / other
+
+
+def parse_job_stats(output: str) -> dict[str, int]:
+    """Parse Snakemake's 'Job stats' table; {} when there is nothing to be done."""
+    match = re.search(r"Job stats:\njob\s+count\n-+\s+-+\n(.*?)\ntotal", output, re.S)
+    if not match:
+        assert "Nothing to be done" in output, output[-3000:]
+        return {}
+    jobs = {}
+    for line in match.group(1).splitlines():
+        rule, count = line.split()
+        if rule != "all":
+            jobs[rule] = int(count)
+    return jobs
+
+
+def copy_workflow(dest: Path, files: Sequence[str] = WORKFLOW_FILES) -> Workflow:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name)
+        else:
+            shutil.copy2(src, dest / name)
+    return Workflow(dest)
+
+
+# Small settings that keep end-to-end runs to a few seconds on the embedded sample.
+FAST = {"epochs": 5}
+
+
+@pytest.fixture
+def workflow_copy(tmp_path: Path) -> Workflow:
+    """A fresh copy of the workflow (with FAST settings); nothing has run in it yet."""
+    wf = copy_workflow(tmp_path / "wf")
+    wf.set_config(**FAST)
+    return wf
+
+
+@pytest.fixture(scope="module")
+def finished_workflow(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
+    """A copy of the workflow in which a (fast) full run has completed; shared within a module."""
+    wf = copy_workflow(tmp_path_factory.mktemp("done") / "wf")
+    wf.set_config(**FAST)
+    wf.snakemake()
+    return wf

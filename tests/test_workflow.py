@@ -1,0 +1,83 @@
+"""End-to-end: the workflow on the embedded sample, its outputs, and what reruns when."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import Workflow, copy_workflow
+
+OUTPUTS = (
+    "data/raw/mnist.parquet",
+    "data/processed/split.npz",
+    "results/model.npz",
+    "results/training_log.csv",
+    "results/metrics.json",
+    "results/predictions.npz",
+    "results/report.html",
+    "results/figures/loss_curve.png",
+    "results/figures/confusion_matrix.png",
+    "results/figures/misclassified.png",
+)
+
+
+def test_full_run_produces_every_file(finished_workflow: Workflow) -> None:
+    for name in OUTPUTS:
+        assert (finished_workflow / name).stat().st_size > 0, name
+    metrics = json.loads((finished_workflow / "results/metrics.json").read_text())
+    assert metrics["sizes"] == {"train": 4000, "test": 1000}
+    assert metrics["config"]["epochs"] == 5
+    assert set(metrics["seconds"]) == {"fetch_mnist", "prepare", "train"}
+    assert sum(map(sum, metrics["confusion_matrix"])) == 1000
+    html = (finished_workflow / "results/report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3
+    assert "src=\"http" not in html  # self-contained: nothing fetched when opened
+
+
+def test_second_run_is_a_no_op(finished_workflow: Workflow) -> None:
+    assert finished_workflow.planned_jobs() == {}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("epochs=6", {"train", "evaluate", "report"}),
+        ("learning_rate=0.3", {"train", "evaluate", "report"}),
+        ("test_size=0.25", {"prepare", "train", "evaluate", "report"}),
+        ("dtype=float64", {"prepare", "train", "evaluate", "report"}),
+    ],
+    ids=["epochs", "learning_rate", "test_size", "dtype"],
+)
+def test_setting_change_reruns_exactly_its_stages(
+    finished_workflow: Workflow, config: str, expected: set[str]
+) -> None:
+    assert set(finished_workflow.planned_jobs("--config", config)) == expected
+
+
+def test_forced_train_reruns_train_and_what_follows(finished_workflow: Workflow) -> None:
+    assert set(finished_workflow.planned_jobs("-R", "train")) == {"train", "evaluate", "report"}
+
+
+def test_one_target_file_runs_only_its_stages(workflow_copy: Workflow) -> None:
+    planned = workflow_copy.planned_jobs("data/processed/split.npz")
+    assert planned == {"fetch_mnist": 1, "prepare": 1}
+
+
+def test_touching_sources_and_data_reruns_nothing(finished_workflow: Workflow) -> None:
+    root = Path(__file__).resolve().parent.parent
+    for path in [*root.glob("scripts/*.py"), *root.glob("src/mnistflow/*.py"),
+                 *(finished_workflow / "scripts").glob("*.py"),
+                 *(finished_workflow / "data").rglob("*.*"), *(finished_workflow / "results").rglob("*.*")]:
+        os.utime(path)
+    assert finished_workflow.planned_jobs() == {}
+
+
+def test_editing_a_stage_script_reruns_it_and_what_follows(tmp_path: Path) -> None:
+    wf = copy_workflow(tmp_path / "wf")
+    wf.set_config(epochs=2)
+    wf.snakemake()
+    script = wf / "scripts/train.py"
+    script.write_text(script.read_text() + "\n# an edit\n")
+    assert set(wf.planned_jobs()) == {"train", "evaluate", "report"}
