@@ -9,7 +9,7 @@ from mnistflow.train import load_model
 
 def main() -> None:
     inp = snakemake.input
-    params, meta = load_model(inp.model)
+    params, _ = load_model(inp.model)
     data = load_npz(inp.split, {"X_test": "images", "y_test": "labels", "y_train": "labels"},
                     rebuild="prepare")
     X = data["X_test"].astype(params["W1"].dtype, copy=False)

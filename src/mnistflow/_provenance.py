@@ -24,7 +24,7 @@ _LIBRARIES = ("numpy", "scikit-learn", "pyarrow", "snakemake", "matplotlib", "ml
 
 def _imported_modules(source: str, module: str | None) -> set[str]:
     """Names of the mnistflow modules a piece of source imports (absolute and relative imports)."""
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]

@@ -129,5 +129,6 @@ def _strings(column: pa.Array) -> np.ndarray:
     """A (dictionary-encoded) string column as a NumPy str array, without a Python loop per row."""
     if pa.types.is_dictionary(column.type):
         names = np.asarray(column.dictionary.to_pylist(), dtype=str)
-        return names[column.indices.to_numpy(zero_copy_only=False)]
+        strings: np.ndarray = names[column.indices.to_numpy(zero_copy_only=False)]
+        return strings
     return np.asarray(column.to_pylist(), dtype=str)

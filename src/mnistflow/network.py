@@ -49,7 +49,8 @@ def init_params(
 
 def inplace_relu(Z: np.ndarray) -> np.ndarray:
     """relu(Z) = max(Z, 0), written into Z."""
-    return np.maximum(Z, 0, out=Z)
+    np.maximum(Z, 0, out=Z)
+    return Z
 
 
 def inplace_softmax(Z: np.ndarray) -> np.ndarray:
@@ -99,4 +100,5 @@ def backward(
 
 def predict(params: Params, X: np.ndarray) -> np.ndarray:
     """Predicted class of each row of X: argmax of the forward pass, (n,) int."""
-    return np.argmax(forward(params, X)[1], axis=1)
+    labels: np.ndarray = np.argmax(forward(params, X)[1], axis=1)
+    return labels

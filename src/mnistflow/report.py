@@ -18,10 +18,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no screen
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from mnistflow._io import atomic_path, write_text  # noqa: E402
+from mnistflow._io import atomic_path, write_text
 
 __all__ = ["plot_confusion", "plot_loss", "plot_misclassified", "render_html"]
 

@@ -21,7 +21,7 @@ from mnistflow import network
 from mnistflow._io import load_npz, save_npz, write_text
 from mnistflow.errors import DataError, TrainingError
 
-__all__ = ["Hyperparams", "History", "load_model", "save_model", "train", "write_history"]
+__all__ = ["History", "Hyperparams", "load_model", "save_model", "train", "write_history"]
 
 log = logging.getLogger(__name__)
 
