@@ -6,7 +6,7 @@ from mnistflow.data import write_parquet
 
 
 def main() -> None:
-    digits = sources.load(snakemake.params.source)
+    digits = sources.load(**snakemake.params.fetch, downloads=snakemake.params.downloads)
     write_parquet(snakemake.output.parquet, digits)
     log.info("wrote %d rows from %s to %s", len(digits), digits.metadata["source"],
              snakemake.output.parquet)

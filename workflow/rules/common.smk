@@ -20,6 +20,33 @@ def code(stage):
     return code_digest(Path(workflow.basedir) / "scripts" / f"{stage}.py")
 
 
+def get_fetch_params():
+    """The settings of the chosen source only (sources.load keywords), so that changing, say,
+    openml_name while source is idx does not rerun fetch_mnist."""
+    source = config["source"]
+    params = {"source": source}
+    if source == "idx":
+        params.update(idx_path=config["idx_path"], idx_md5=config["idx_md5"])
+    elif source == "openml":
+        params.update(
+            openml_name=config["openml_name"],
+            openml_version=config["openml_version"],
+            openml_test_rows=config["openml_test_rows"],
+        )
+    return params
+
+
+def get_fetch_input():
+    """The IDX files of a local idx_path, so that replacing one reruns fetch_mnist (a URL or a
+    missing file adds nothing: the fetch itself reports what is missing)."""
+    path = config["idx_path"] if config["source"] == "idx" else ""
+    if not path or path.startswith(("http://", "https://")) or not Path(path).is_dir():
+        return []
+    return sorted(
+        str(p) for p in Path(path).iterdir() if "-ubyte" in p.name and p.is_file()
+    )
+
+
 def get_hyperparams():
     """The settings that decide the trained weights, as train.Hyperparams fields."""
     return {

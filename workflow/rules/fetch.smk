@@ -1,8 +1,11 @@
 rule fetch_mnist:
+    input:
+        get_fetch_input(),
     output:
         parquet="data/raw/mnist.parquet",
     params:
-        source=config["source"],
+        fetch=get_fetch_params(),
+        downloads="data/raw/downloads",  # cache of downloaded files (IDX, OpenML)
         code=code("fetch"),
     log:
         "logs/fetch_mnist.log",
