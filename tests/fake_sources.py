@@ -105,7 +105,7 @@ def serve(folder: Path) -> Iterator[Server]:
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     server_info.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     try:
@@ -130,9 +130,9 @@ def closed_port_url() -> str:
 
 
 def arff_text(rows: Rows, name: str) -> str:
-    """The dataset as OpenML serves it: ARFF with pixel1..pixel784 and a nominal ``class``."""
+    """The dataset as OpenML serves it: ARFF with pixel1..pixel784 and a nominal ``class`` last."""
     lines = [f"@RELATION {name}", ""]
-    lines += [f"@ATTRIBUTE pixel{i} NUMERIC" for i in range(1, 785)]
+    lines += [f"@ATTRIBUTE pixel{i} NUMERIC" for i in range(1, rows.pixels.shape[1] + 1)]
     lines += ["@ATTRIBUTE class {0,1,2,3,4,5,6,7,8,9}", "", "@DATA"]
     for pixels, label in zip(rows.pixels, rows.labels, strict=True):
         lines.append(",".join(map(str, pixels.tolist())) + f",{label}")
@@ -149,16 +149,17 @@ def write_openml(data_home: Path, served: Path, server_url: str, rows: Rows,
     """
     arff = arff_text(rows, name).encode()
     file_id = 52667
+    n_pixels = rows.pixels.shape[1]
     arff_path = f"data/v1/download/{file_id}/{name}.arff"
     (served / arff_path).parent.mkdir(parents=True, exist_ok=True)
     (served / arff_path).write_bytes(arff)
     features = [
         {"index": str(i), "name": f"pixel{i + 1}", "data_type": "numeric", "is_target": "false",
          "is_ignore": "false", "is_row_identifier": "false", "number_of_missing_values": "0"}
-        for i in range(784)
+        for i in range(n_pixels)
     ]
     features.append(
-        {"index": "784", "name": "class", "data_type": "nominal",
+        {"index": str(n_pixels), "name": "class", "data_type": "nominal",
          "nominal_value": [str(d) for d in range(10)], "is_target": "true", "is_ignore": "false",
          "is_row_identifier": "false", "number_of_missing_values": "0"}
     )

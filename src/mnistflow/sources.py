@@ -120,18 +120,20 @@ def load_idx(
     )
 
 
-def _openml_parser() -> dict[str, Any]:
-    """How fetch_openml parses the ARFF file.
+def _openml_parser(parser: str | None) -> dict[str, Any]:
+    """fetch_openml's parser arguments: ``pandas``, ``liac-arff``, or None for the best available.
 
-    The pandas parser is fast (pandas comes with mlxtend), and every column is read as float32:
+    The pandas parser is fast (pandas comes with mlxtend). It reads every column as float32: the
     pixels and the digit labels are numbers, and reading the nominal ``class`` column as a category
-    breaks with pandas 3 (sklearn 1.9 strips quotes from its categories with a string regex, but
-    pandas 3 infers integer categories). Without pandas, sklearn's pure-Python liac-arff parser
-    (slow on 70,000 rows) is used.
+    breaks with pandas 3 (sklearn 1.9 strips quotes from category names with a string regex, but
+    pandas 3 infers integer categories). sklearn's pure-Python liac-arff parser needs no pandas but
+    is slow on 70,000 rows.
     """
-    if importlib.util.find_spec("pandas") is None:
-        return {"parser": "liac-arff"}
-    return {"parser": "pandas", "read_csv_kwargs": {"dtype": "float32"}}
+    if parser is None:
+        parser = "pandas" if importlib.util.find_spec("pandas") is not None else "liac-arff"
+    if parser == "pandas":
+        return {"parser": "pandas", "read_csv_kwargs": {"dtype": "float32"}}
+    return {"parser": parser}
 
 
 def _openml_labels(target: Any, where: str) -> np.ndarray:
@@ -152,18 +154,20 @@ def load_openml(
     version: int | str = 1,
     test_rows: int = 10_000,
     downloads: str | os.PathLike[str] = DOWNLOADS,
+    parser: str | None = None,
 ) -> Digits:
     """OpenML dataset ``name``/``version`` via ``sklearn.datasets.fetch_openml``, cached in ``downloads``.
 
     The last ``test_rows`` rows are the source's test part (MNIST, Fashion-MNIST and KMNIST on
     OpenML: 60,000 training rows, then 10,000 test rows); 0 means every row is a training row.
+    ``parser`` is sklearn's ARFF parser (see :func:`_openml_parser`).
     """
     from sklearn.datasets import fetch_openml  # deferred: importing it is slow
 
     where = f"OpenML dataset {name!r} version {version}"
     try:
         bunch = fetch_openml(name, version=version, data_home=os.fspath(downloads), as_frame=False,
-                             **_openml_parser())
+                             **_openml_parser(parser))
     except URLError as exc:
         raise DataError(f"{where}: cannot reach openml.org ({exc.reason}); check the network, or "
                         f"use source=idx with a directory or URL holding the IDX files") from None

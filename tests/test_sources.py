@@ -1,0 +1,85 @@
+"""Choosing a source: sources.load, the fetch settings in the workflow, and an end-to-end idx run."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from conftest import ROOT, Workflow
+from fake_sources import make_rows, write_idx_dir
+from mnistflow import sources
+from mnistflow.errors import ConfigError
+
+SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
+
+
+def test_unknown_source_and_missing_idx_path() -> None:
+    with pytest.raises(ConfigError, match="source: unknown source 'mnist'; choose one of sample, idx"):
+        sources.load("mnist")
+    with pytest.raises(ConfigError, match="idx_path: empty"):
+        sources.load("idx")
+
+
+def test_load_passes_the_settings_of_the_source(tmp_path: Path) -> None:
+    rows = make_rows(n_train=10, n_test=5)
+    md5 = write_idx_dir(tmp_path, rows)
+    digits = sources.load("idx", idx_path=str(tmp_path), idx_md5=",".join(md5.values()),
+                          openml_name="ignored", downloads=tmp_path / "dl")
+    assert len(digits) == 15 and digits.metadata["location"] == str(tmp_path)
+
+
+def test_workflow_on_idx_files_with_the_original_split(workflow_copy: Workflow, tmp_path: Path) -> None:
+    rows = make_rows(n_train=60, n_test=20, seed=1)
+    idx_dir = tmp_path / "idx"
+    write_idx_dir(idx_dir, rows)
+    settings = ("--config", "source=idx", f"idx_path={idx_dir}", "split=original")
+    workflow_copy.snakemake(*settings)
+    metrics = json.loads((workflow_copy / "results/metrics.json").read_text())
+    assert metrics["sizes"] == {"train": 60, "test": 20}
+    meta = pq.read_schema(workflow_copy / "data/raw/mnist.parquet").metadata
+    assert meta[b"mnistflow.source"] == b"idx" and meta[b"mnistflow.rows"] == b"80"
+
+    # settings of another source do not rerun the data stages; this source's settings rerun the
+    # fetch (evaluate records the whole config, so it reruns on any change)
+    assert not {"fetch_mnist", "prepare", "train"} & set(
+        workflow_copy.planned_jobs(*settings, "openml_name=Fashion-MNIST")
+    )
+    assert "fetch_mnist" in workflow_copy.planned_jobs(*settings, "idx_md5=mnist")
+
+    # a corrupt file: the fetch (rerun because its input changed) fails with one clear message
+    # and leaves no parquet behind
+    path = idx_dir / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + path.read_bytes()[4:]))
+    result = workflow_copy.snakemake(*settings, check=False)
+    assert result.returncode != 0
+    assert f"ERROR in fetch_mnist: {path}: bad magic number 0x00000801" in result.stdout
+    assert "Traceback" not in (workflow_copy / "logs/fetch_mnist.log").read_text()
+    assert not (workflow_copy / "data/raw/mnist.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [{"source": "mnist"}, {"idx_md5": "abc"}, {"idx_md5": ",".join(["0" * 32] * 3)},
+     {"openml_version": 0}, {"openml_test_rows": -1}, {"idx_path": 5}],
+    ids=["source", "idx_md5", "idx_md5_three", "openml_version", "openml_test_rows", "idx_path"],
+)
+def test_schema_rejects_bad_source_settings(setting: dict[str, object]) -> None:
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    validate(config, str(SCHEMA))  # the shipped config is valid
+    with pytest.raises(WorkflowError, match=next(iter(setting))):
+        validate({**config, **setting}, str(SCHEMA))
+
+
+def test_schema_fills_in_source_defaults() -> None:
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    for key in ("idx_path", "idx_md5", "openml_name", "openml_version", "openml_test_rows"):
+        expected = config.pop(key)
+        validate(config, str(SCHEMA))
+        assert config[key] == expected, key
