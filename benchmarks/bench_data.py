@@ -50,6 +50,7 @@ def _timed(step: Callable[[], Any], repeat: int) -> dict[str, Any]:
 
 
 def run(idx_dir: Path, repeat: int, md5: str) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]  # other work on the machine slows every step down
     with tempfile.TemporaryDirectory(prefix="bench_data.") as tmp:
         parquet, npz = Path(tmp) / "mnist.parquet", Path(tmp) / "split.npz"
 
@@ -72,7 +73,8 @@ def run(idx_dir: Path, repeat: int, md5: str) -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "processor": platform.machine()},
+                    "processor": platform.machine(),
+                    "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
         "versions": versions(),
         "idx_dir": str(idx_dir),
         "rows": rows,
@@ -84,7 +86,9 @@ def run(idx_dir: Path, repeat: int, md5: str) -> dict[str, Any]:
 
 
 def _report(result: dict[str, Any]) -> str:
-    lines = [f"{result['rows']} rows from {result['idx_dir']}, {result['machine']['cpus']} CPUs, "
+    machine = result["machine"]
+    lines = [f"{result['rows']} rows from {result['idx_dir']}, {machine['cpus']} CPUs (load average "
+             f"{machine['load_average_1min'][0]} before, {machine['load_average_1min'][1]} after), "
              f"{result['date']}"]
     for step, t in result["steps"].items():
         verdict = "ok" if t["min_s"] < TARGET_SECONDS else "SLOW"

@@ -30,6 +30,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 from urllib.error import HTTPError, URLError
@@ -229,16 +230,15 @@ def _read_url(
                 return found
     for filename in (f"{name}.gz", name):
         url = base + filename
-        found = download(
-            url, cache / filename, lambda stored, url=url: _decode(stored, name, url, expected_md5),
-            retries=retries, retry_delay=retry_delay, timeout=timeout, missing_ok=True,
-        )
-        if found is not None:
-            return found
+        check = partial(_decode, name=name, where=url, expected_md5=expected_md5)
+        downloaded = download(url, cache / filename, check, retries=retries,
+                              retry_delay=retry_delay, timeout=timeout, missing_ok=True)
+        if downloaded is not None:
+            return downloaded
     raise DataError(f"{base}: neither {name}.gz nor {name} found there (HTTP 404)")
 
 
-class _Incomplete(Exception):
+class _IncompleteError(Exception):
     """The connection ended before Content-Length bytes arrived."""
 
 
@@ -275,7 +275,7 @@ def download(
             if exc.code < 500 and exc.code != 429:
                 raise DataError(f"{url}: download failed with HTTP {exc.code} {exc.reason}") from None
             problem = f"HTTP {exc.code} {exc.reason}"
-        except (URLError, OSError, http.client.HTTPException, _Incomplete) as exc:
+        except (URLError, OSError, http.client.HTTPException, _IncompleteError) as exc:
             reason = exc.reason if isinstance(exc, URLError) else exc
             problem = f"{type(exc).__name__}: {reason}"
         if attempt < retries:
@@ -300,6 +300,6 @@ def _fetch(url: str, dest: Path, timeout: float) -> None:
                 shown = tenth
                 log.info("%s [%-10s] %3d%% of %.1f MB", name, "#" * tenth, tenth * 10, total / 1e6)
     if total and received != total:
-        raise _Incomplete(f"received {received} of {total} bytes")
+        raise _IncompleteError(f"received {received} of {total} bytes")
     if not total:
         log.info("%s: %.1f MB downloaded", name, received / 1e6)
