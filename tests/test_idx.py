@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -174,7 +176,10 @@ def test_missing_file_and_missing_directory(tmp_path: Path, rows: Rows) -> None:
 # --- over HTTP: downloads, cache, retries ------------------------------------------------------------
 
 
-def test_url_gives_the_same_rows_and_downloads_once(tmp_path: Path, rows: Rows) -> None:
+def test_url_gives_the_same_rows_and_downloads_once(
+    tmp_path: Path, rows: Rows, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="mnistflow")
     md5 = write_idx_dir(tmp_path / "site" / "mnist", rows)
     downloads = tmp_path / "downloads"
     with serve(tmp_path / "site") as server:
@@ -183,6 +188,7 @@ def test_url_gives_the_same_rows_and_downloads_once(tmp_path: Path, rows: Rows) 
                         md5=",".join(md5[name] for name in IDX_FILES))
         assert sorted(server.requests) == sorted(f"/mnist/{name}.gz" for name in IDX_FILES)
         _assert_rows(digits, rows)
+    assert re.search(r"train-images-idx3-ubyte.gz \[##########\] 100% of \d+\.\d kB", caplog.text)
     # the server is gone: a second load reads the verified copies in the download cache
     cached = sorted(p.name for p in downloads.rglob("*") if p.is_file())
     assert cached == sorted(f"{name}.gz" for name in IDX_FILES)

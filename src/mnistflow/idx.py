@@ -298,8 +298,14 @@ def _fetch(url: str, dest: Path, timeout: float) -> None:
             received += len(chunk)
             if total and (tenth := min(10, received * 10 // total)) > shown:
                 shown = tenth
-                log.info("%s [%-10s] %3d%% of %.1f MB", name, "#" * tenth, tenth * 10, total / 1e6)
+                log.info("%s [%-10s] %3d%% of %s", name, "#" * tenth, tenth * 10, _size(total))
     if total and received != total:
         raise _IncompleteError(f"received {received} of {total} bytes")
     if not total:
-        log.info("%s: %.1f MB downloaded", name, received / 1e6)
+        log.info("%s: %s downloaded", name, _size(received))
+
+
+def _size(n_bytes: int) -> str:
+    if n_bytes < 1000:
+        return f"{n_bytes} bytes"
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 100_000 else f"{n_bytes / 1e3:.1f} kB"
