@@ -1,11 +1,14 @@
-"""Choosing a source: sources.load, the fetch settings in the workflow, and an end-to-end idx run."""
+"""Choosing a source (sources.load, the fetch settings, an end-to-end idx run); reading the parquet."""
 
 from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -15,7 +18,8 @@ from snakemake.utils import validate
 from conftest import ROOT, Workflow
 from fake_sources import make_rows, write_idx_dir
 from mnistflow import sources
-from mnistflow.errors import ConfigError
+from mnistflow.data import read_parquet
+from mnistflow.errors import ConfigError, DataError
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 
@@ -83,3 +87,49 @@ def test_schema_fills_in_source_defaults() -> None:
         expected = config.pop(key)
         validate(config, str(SCHEMA))
         assert config[key] == expected, key
+
+
+# --- the parquet file is validated when prepare reads it ---------------------------------------------
+
+
+def _table(n: int = 6, **columns: pa.Array) -> pa.Table:
+    rows = make_rows(n_train=n - 2, n_test=2)
+    base = {
+        "pixels": pa.FixedSizeListArray.from_arrays(pa.array(rows.pixels.reshape(-1)), 784),
+        "label": pa.array(rows.labels),
+        "origin": pa.array(["train"] * (n - 2) + ["test"] * 2).dictionary_encode(),
+        "index": pa.array(np.arange(n, dtype=np.int32)),
+    }
+    return pa.table({**base, **columns}).replace_schema_metadata({"mnistflow.rows": str(n)})
+
+
+BAD_TABLES = {
+    "null_label": (lambda: _table(label=pa.array([1, None, 3, 4, 5, 6], pa.uint8())),
+                   "column 'label' has null values"),
+    "label_10": (lambda: _table(label=pa.array([1, 2, 10, 4, 5, 6], pa.uint8())),
+                 "1 labels outside 0-9"),
+    "float_labels": (lambda: _table(label=pa.array([1.0] * 6)), "column 'label' is double"),
+    "int16_pixels": (lambda: _table(pixels=pa.FixedSizeListArray.from_arrays(
+        pa.array(np.zeros(6 * 784, np.int16)), 784)), "pixels are int16, expected uint8"),
+    "short_rows": (lambda: _table(pixels=pa.FixedSizeListArray.from_arrays(
+        pa.array(np.zeros(6 * 780, np.uint8)), 780)), "expected 784 uint8 values"),
+    "row_count": (lambda: _table().replace_schema_metadata({"mnistflow.rows": "70000"}),
+                  "6 rows, expected 70000"),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_TABLES.values(), ids=BAD_TABLES.keys())
+def test_read_rejects_bad_parquet(tmp_path: Path, bad: tuple[Callable[[], pa.Table], str]) -> None:
+    make, message = bad
+    path = tmp_path / "mnist.parquet"
+    pq.write_table(make(), path)
+    with pytest.raises(DataError, match=message) as info:
+        read_parquet(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_read_checks_the_expected_row_count(tmp_path: Path) -> None:
+    pq.write_table(_table(), tmp_path / "mnist.parquet")
+    assert len(read_parquet(tmp_path / "mnist.parquet")) == 6
+    with pytest.raises(DataError, match="6 rows, expected 7"):
+        read_parquet(tmp_path / "mnist.parquet", expected_rows=7)
