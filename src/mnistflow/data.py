@@ -6,7 +6,7 @@ Columns
     ``origin``  dictionary<string>: the part of the source the row came from ("train" or "test")
     ``index``   int32: the row's position inside that part of the source
 
-Schema metadata (``mnistflow.*`` keys) records the source, the sha256 of every file read and the row
+Schema metadata (``mnistflow.*`` keys) records the source, checksums of the files read and the row
 count. Pixels stay uint8 (lossless and compact); normalising is the prepare stage's job.
 """
 
