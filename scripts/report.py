@@ -4,6 +4,7 @@ import json
 
 from mnistflow._io import load_npz
 from mnistflow._stage import log, run
+from mnistflow.checks import load_split
 from mnistflow.report import (
     plot_confusion,
     plot_loss,
@@ -18,7 +19,7 @@ def main() -> None:
     with open(inp.metrics) as fh:
         metrics = json.load(fh)
     pred = load_npz(inp.predictions, {"y_true": "", "y_pred": ""}, rebuild="evaluate")
-    images = load_npz(inp.split, {"X_test": "test images"}, rebuild="prepare")["X_test"]
+    images = load_split(inp.split, ["X_test"])["X_test"]
     plot_loss(read_history(inp.history), out.loss)
     plot_confusion(metrics["confusion_matrix"], out.confusion)
     plot_misclassified(images, pred["y_true"], pred["y_pred"], out.misclassified)

@@ -7,6 +7,7 @@ once it is complete and closed, so a killed job never leaves a half-written file
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ from mnistflow.errors import DataError
 __all__ = [
     "atomic_path",
     "load_npz",
+    "rebuild_hint",
     "save_npz",
     "sha256_bytes",
     "sha256_file",
@@ -35,11 +37,27 @@ __all__ = [
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
+def rebuild_hint(stage: str) -> str:
+    """What to tell the user about a bad file: the command that makes the stage write it again."""
+    return f"rebuild it with `snakemake --cores 1 -R {stage}`"
+
+
+def _remove_stale_temporaries(final: Path) -> None:
+    """Delete temporaries of ``final`` left by a killed job (SIGKILL skips the ``finally`` below).
+
+    Only one job at a time writes a given output (Snakemake locks the working directory and each
+    output belongs to one job), so any temporary of the same name is an orphan.
+    """
+    for stale in final.parent.glob(f".{glob.escape(final.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` if the block succeeds."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(final)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -81,18 +99,30 @@ def load_npz(
     ``required`` maps array names to a short description; ``rebuild`` names the stage to rerun
     (``snakemake -R <rebuild>``) in the message when the file is missing or unreadable.
     """
-    hint = f"rebuild it with `snakemake --cores 1 -R {rebuild}`"
+    hint = rebuild_hint(rebuild)
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a lone .npy array under an .npz name
+            raise ValueError("a single .npy array, not an .npz archive")
+        with loaded as npz:
             arrays = {name: npz[name] for name in npz.files}
     except FileNotFoundError:
         raise DataError(f"{path}: file not found; {hint}") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc}); {hint}") from None
+    # what damaged zip members or .npy headers raise: unsupported compression is
+    # NotImplementedError, an "encrypted" flag RuntimeError, a bad header ValueError or SyntaxError
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError,
+            SyntaxError, MemoryError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({_short(exc)}); {hint}") from None
     missing = [f"{name} ({what})" for name, what in required.items() if name not in arrays]
     if missing:
         raise DataError(f"{path}: missing arrays {', '.join(missing)}; {hint}")
     return arrays
+
+
+def _short(exc: BaseException) -> str:
+    """An exception as one short line for a message."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -2,7 +2,9 @@
 
 Progress and messages go both to the rule's ``log:`` file and to the terminal. A
 :class:`~mnistflow.errors.MnistflowError` ends the job with its one-line message and no traceback;
-anything else is a bug and keeps its traceback (in the log file too).
+Ctrl-C and running out of memory get one line each too; anything else is a bug and keeps its
+traceback (in the log file too). Outputs are written atomically (:mod:`mnistflow._io`), so a stage
+that stops for any reason leaves no file under an output's final name.
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ def run(stage: str, main: Callable[[], None], log_path: str | os.PathLike[str]) 
         main()
     except MnistflowError as exc:
         log.error("ERROR in %s: %s", stage, exc)
+        sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C: Snakemake stops too and marks the outputs incomplete
+        log.error("%s interrupted after %.1fs", stage, time.perf_counter() - start)
+        sys.exit(130)
+    except MemoryError:
+        log.error("ERROR in %s: out of memory; try dtype=float32, or a machine with more memory",
+                  stage)
         sys.exit(1)
     except Exception:
         log.exception("unexpected error in %s (a bug: please report it with this log)", stage)
