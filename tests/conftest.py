@@ -49,6 +49,13 @@ class Workflow:
             assert n == 1, f"no line for {key!r} in {path}"
         path.write_text(text)
 
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """Start `snakemake --cores 1 <args>` in the background, in its own process group (so a
+        test can signal it and its jobs together, as Ctrl-C in a terminal does)."""
+        cmd = [sys.executable, "-m", "snakemake", "--cores", "1", *args]
+        return subprocess.Popen(cmd, cwd=self.path, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
     def __truediv__(self, other: str) -> Path:
         return self.path / other
 
@@ -97,3 +104,21 @@ def finished_workflow(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
     wf.set_config(**FAST)
     wf.snakemake()
     return wf
+
+
+@pytest.fixture(scope="session")
+def _finished_once(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
+    """One completed fast run for the whole session; tests get copies (see `finished_copy`)."""
+    wf = copy_workflow(tmp_path_factory.mktemp("finished") / "wf")
+    wf.set_config(**FAST)
+    wf.snakemake()
+    return wf
+
+
+@pytest.fixture
+def finished_copy(_finished_once: Workflow, tmp_path: Path) -> Workflow:
+    """A private copy of a completed fast run, Snakemake's records (.snakemake) included, so a test
+    may damage files or rerun stages without running the whole workflow first."""
+    dest = tmp_path / "wf"
+    shutil.copytree(_finished_once.path, dest, symlinks=True)
+    return Workflow(dest)

@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, log_loss
 
 from mnistflow import network
-from mnistflow._io import sha256_file
+from mnistflow._io import rebuild_hint, sha256_file
 from mnistflow._provenance import git_commit, versions
 from mnistflow.data import N_CLASSES
 from mnistflow.errors import DataError
@@ -30,7 +30,7 @@ def check_compatible(params: network.Params, X: np.ndarray, model_path: str, spl
         raise DataError(
             f"{model_path}: the model expects {params['W1'].shape[0]} inputs and "
             f"{params['W2'].shape[1]} classes, but {split_path} has {X.shape[1]} pixels and "
-            f"{N_CLASSES} classes; rebuild the model with `snakemake --cores 1 -R train`"
+            f"{N_CLASSES} classes; {rebuild_hint('train')}"
         )
 
 
