@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +124,15 @@ def finished_copy(_finished_once: Workflow, tmp_path: Path) -> Workflow:
     dest = tmp_path / "wf"
     shutil.copytree(_finished_once.path, dest, symlinks=True)
     return Workflow(dest)
+
+
+# Fields of metrics.json that are measurements of time, so differ between identical runs.
+TIMING_FIELDS = ("seconds",)
+
+
+def metrics_without_timings(wf: Workflow) -> dict[str, Any]:
+    """results/metrics.json of a run, without the fields that are plainly timings."""
+    metrics: dict[str, Any] = json.loads((wf / "results/metrics.json").read_text())
+    for name in TIMING_FIELDS:
+        metrics.pop(name)
+    return metrics
