@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +26,24 @@ class Workflow:
         self.path = path
 
     def snakemake(
-        self, *args: str, check: bool = True, timeout: float = 600
+        self, *args: str, check: bool = True, timeout: float = 600,
+        env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run `snakemake --cores 1 <args>` in the copy; output (stdout+stderr) in `.stdout`."""
+        """Run `snakemake --cores 1 <args>` in the copy; output (stdout+stderr) in `.stdout`.
+        ``env`` adds to (or overrides) the environment variables of the snakemake process."""
         cmd = [sys.executable, "-m", "snakemake", "--cores", "1", *args]
         result = subprocess.run(
-            cmd, cwd=self.path, capture_output=True, text=True, timeout=timeout
+            cmd, cwd=self.path, capture_output=True, text=True, timeout=timeout,
+            env={**os.environ, **env} if env else None,
         )
         result.stdout += result.stderr
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed:\n{result.stdout[-5000:]}")
         return result
 
-    def planned_jobs(self, *args: str) -> dict[str, int]:
+    def planned_jobs(self, *args: str, env: Mapping[str, str] | None = None) -> dict[str, int]:
         """{rule: count} of the jobs a dry run would execute (without the `all` target)."""
-        out = self.snakemake("-n", *args).stdout
+        out = self.snakemake("-n", *args, env=env).stdout
         return parse_job_stats(out)
 
     def set_config(self, **settings: object) -> None:

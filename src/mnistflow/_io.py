@@ -101,11 +101,13 @@ def load_npz(
     """
     hint = rebuild_hint(rebuild)
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a lone .npy array under an .npz name
-            raise ValueError("a single .npy array, not an .npz archive")
-        with loaded as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        # opened here, not by np.load: NumPy leaks its own handle when the zip directory is damaged
+        with open(path, "rb") as fh:
+            loaded = np.load(fh, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):  # a lone .npy under an .npz name
+                raise ValueError("a single .npy array, not an .npz archive")
+            with loaded as npz:
+                arrays = {name: npz[name] for name in npz.files}
     except FileNotFoundError:
         raise DataError(f"{path}: file not found; {hint}") from None
     # what damaged zip members or .npy headers raise: unsupported compression is

@@ -57,15 +57,17 @@ def _show(value: Any) -> str:
 def allowed(spec: Mapping[str, Any]) -> str:
     """What one key's schema allows, in words: 'an integer >= 1 and <= 100', 'one of: a, b'."""
     if "enum" in spec:
-        return "one of: " + ", ".join(_show(v) for v in spec["enum"])
+        return "one of: " + ", ".join("null" if v is None else _show(v) for v in spec["enum"])
     if "const" in spec:
         return f"only {_show(spec['const'])}"
     types = spec.get("type", [])
     types = [types] if isinstance(types, str) else list(types)
-    text = " or ".join(_TYPE_WORDS.get(t, t) for t in types) or "a value"
+    text = " or ".join(_TYPE_WORDS.get(t, t) for t in types if t != "null") or "a value"
     bounds = [f"{op} {spec[key]}" for key, op in _BOUNDS if key in spec]
     if bounds:
         text += " " + " and ".join(bounds)
+    if "null" in types:  # a key that may be left empty, e.g. to take a preset's value
+        text += ", or null"
     return text
 
 
