@@ -56,6 +56,7 @@ def _no_model_and_no_temporaries(wf: Workflow) -> None:
     assert not list((wf / "results").glob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_training(finished_copy: Workflow, uninterrupted: dict[str, Any]) -> None:
     proc = _start_and_wait_for_training(finished_copy)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends to Snakemake and its job
@@ -71,6 +72,7 @@ def test_ctrl_c_during_training(finished_copy: Workflow, uninterrupted: dict[str
     assert metrics_without_timings(finished_copy) == uninterrupted
 
 
+@pytest.mark.slow
 def test_kill_during_training(finished_copy: Workflow, uninterrupted: dict[str, Any]) -> None:
     proc = _start_and_wait_for_training(finished_copy)
     os.killpg(proc.pid, signal.SIGKILL)  # like a power loss: nothing gets to clean up
@@ -88,6 +90,7 @@ def test_kill_during_training(finished_copy: Workflow, uninterrupted: dict[str, 
     assert metrics_without_timings(finished_copy) == uninterrupted
 
 
+@pytest.mark.slow
 def test_second_run_in_the_same_folder_is_refused(
     finished_copy: Workflow, uninterrupted: dict[str, Any]
 ) -> None:

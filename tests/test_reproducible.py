@@ -26,6 +26,7 @@ IDENTICAL = (
 )
 
 
+@pytest.mark.slow
 def test_two_runs_from_scratch_give_identical_results(_finished_once: Workflow, tmp_path: Path) -> None:
     second = copy_workflow(tmp_path / "wf")
     second.set_config(**FAST)
@@ -89,10 +90,9 @@ def _edit_function(path: Path, function: str) -> None:
     ("module", "function", "expected"),
     [
         ("network", "forward", {"train", "evaluate", "report"}),
-        ("checks", "check_split", {"train", "evaluate", "report"}),
         ("report", "render_html", {"report"}),
     ],
-    ids=["network.forward", "checks.check_split", "report.render_html"],
+    ids=["network.forward", "report.render_html"],
 )
 def test_editing_a_package_function_reruns_the_stages_that_use_it(
     finished_copy: Workflow, tmp_path: Path, module: str, function: str, expected: set[str]
