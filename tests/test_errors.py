@@ -17,11 +17,12 @@ import pytest
 import yaml
 
 from conftest import ROOT, Workflow
-from mnistflow._io import load_npz
+from mnistflow._io import load_npz, read_json
 from mnistflow.checks import load_split
 from mnistflow.config import allowed, config_problems, load_schema
 from mnistflow.data import read_parquet
 from mnistflow.errors import DataError
+from mnistflow.report import read_history
 
 SCHEMA = load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 VALID: dict[str, Any] = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -231,3 +232,14 @@ def test_npz_zip_of_wrong_kind_is_a_data_error(tmp_path: Path) -> None:
         zf.writestr("readme.txt", "hello")
     with pytest.raises(DataError, match=r"model.npz: missing arrays W1 \(weights\); rebuild it"):
         load_npz(path, {"W1": "weights"}, rebuild="train")
+
+
+def test_damaged_metrics_json_and_training_log_are_data_errors(tmp_path: Path) -> None:
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text('{"test": {"accuracy": 0.9')
+    with pytest.raises(DataError, match=r"metrics.json: not valid JSON .*-R evaluate`$"):
+        read_json(metrics, rebuild="evaluate")
+    log = tmp_path / "training_log.csv"
+    log.write_text("epoch,loss,train_accuracy,seconds\n1,2.3,0.1\n2,oops,0.2,0.1\n")
+    with pytest.raises(DataError, match=r"training_log.csv: not a readable training log .*-R train`$"):
+        read_history(log)

@@ -15,7 +15,7 @@ import yaml
 
 from conftest import FAST, ROOT, Workflow, copy_workflow, metrics_without_timings
 from mnistflow._io import sha256_file
-from mnistflow._provenance import git_commit
+from mnistflow._provenance import git_commit, git_dirty
 
 # Files that must come out byte-for-byte the same from the same inputs and settings.
 IDENTICAL = (
@@ -55,6 +55,7 @@ def test_metrics_record_provenance(_finished_once: Workflow) -> None:
     for lib in ("numpy", "scikit-learn", "snakemake", "pyarrow"):
         assert metrics["versions"][lib] == metadata.version(lib)
     assert metrics["git_commit"] is None  # the test's copy is not a git checkout
+    assert metrics["git_dirty"] is None
 
 
 def test_git_commit_is_recorded_in_a_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,6 +70,9 @@ def test_git_commit_is_recorded_in_a_checkout(tmp_path: Path, monkeypatch: pytes
                           capture_output=True, text=True).stdout.strip()
     monkeypatch.chdir(tmp_path)
     assert git_commit() == head
+    assert git_dirty() is False
+    (tmp_path / "f").write_text("edited")
+    assert git_dirty() is True
 
 
 # --- reruns follow the content of the code, not file times ---------------------------------------

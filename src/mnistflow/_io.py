@@ -24,6 +24,7 @@ from mnistflow.errors import DataError
 __all__ = [
     "atomic_path",
     "load_npz",
+    "read_json",
     "rebuild_hint",
     "save_npz",
     "sha256_bytes",
@@ -125,6 +126,17 @@ def _short(exc: BaseException) -> str:
     """An exception as one short line for a message."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+def read_json(path: str | os.PathLike[str], rebuild: str) -> Any:
+    """Parse a JSON file the workflow wrote; a missing or damaged one is a :class:`DataError`."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found; {rebuild_hint(rebuild)}") from None
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise DataError(f"{path}: not valid JSON ({_short(exc)}); {rebuild_hint(rebuild)}") from None
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -17,7 +17,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 
 from mnistflow import network
 from mnistflow._io import rebuild_hint, sha256_file
-from mnistflow._provenance import git_commit, versions
+from mnistflow._provenance import git_commit, git_dirty, versions
 from mnistflow.data import N_CLASSES
 from mnistflow.errors import DataError
 
@@ -73,5 +73,6 @@ def metrics(
         "sha256": {name: sha256_file(path) for name, path in files.items()},
         "versions": versions(),
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
         "seconds": dict(seconds),
     }
