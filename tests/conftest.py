@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -59,8 +60,18 @@ class Workflow:
         """Start `snakemake --cores 1 <args>` in the background, in its own process group (so a
         test can signal it and its jobs together, as Ctrl-C in a terminal does)."""
         cmd = [sys.executable, "-m", "snakemake", "--cores", "1", *args]
-        return subprocess.Popen(cmd, cwd=self.path, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        # A process started in the background by a non-interactive shell ignores SIGINT and its
+        # children inherit that, so Ctrl-C could not be tested; a handler, unlike "ignore", is
+        # reset to the default in the child.
+        ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        if ignored:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            return subprocess.Popen(cmd, cwd=self.path, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        finally:
+            if ignored:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def __truediv__(self, other: str) -> Path:
         return self.path / other
