@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -9,7 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,24 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # What a user's checkout holds that the workflow needs (outputs, logs and .snakemake are not copied).
 WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "profiles", "environment.yml")
+
+
+@contextlib.contextmanager
+def children_take_sigint() -> Iterator[None]:
+    """Let processes started in this block receive SIGINT (Ctrl-C) normally.
+
+    A process started in the background by a non-interactive shell (a CI script, `cmd &`) ignores
+    SIGINT and its children inherit that, so Ctrl-C could not be tested; a handler, unlike
+    "ignore", is reset to the default in the child.
+    """
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Workflow:
@@ -60,18 +79,9 @@ class Workflow:
         """Start `snakemake --cores 1 <args>` in the background, in its own process group (so a
         test can signal it and its jobs together, as Ctrl-C in a terminal does)."""
         cmd = [sys.executable, "-m", "snakemake", "--cores", "1", *args]
-        # A process started in the background by a non-interactive shell ignores SIGINT and its
-        # children inherit that, so Ctrl-C could not be tested; a handler, unlike "ignore", is
-        # reset to the default in the child.
-        ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-        if ignored:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-        try:
+        with children_take_sigint():
             return subprocess.Popen(cmd, cwd=self.path, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        finally:
-            if ignored:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def __truediv__(self, other: str) -> Path:
         return self.path / other

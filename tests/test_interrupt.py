@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import Workflow, metrics_without_timings
+from conftest import Workflow, children_take_sigint, metrics_without_timings
 from mnistflow._io import atomic_path, save_npz
 
 # Long enough to be interrupted mid-training (a few seconds), short enough to rerun in a test.
@@ -133,3 +133,32 @@ def test_write_killed_midway_leaves_only_a_temporary_that_the_next_write_removes
     assert not stale.exists()
     with np.load(target) as npz:
         np.testing.assert_array_equal(npz["W1"], np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stage_stopped_while_writing_says_so_and_leaves_nothing(tmp_path: Path, sig: int) -> None:
+    target = tmp_path / "model.npz"
+    code = (
+        "import sys, time\n"
+        "from mnistflow._io import atomic_path\n"
+        "from mnistflow._stage import run\n"
+        "def main():\n"
+        "    with atomic_path(sys.argv[1]) as tmp:\n"
+        "        tmp.write_bytes(b'half of a model')\n"
+        "        print('writing', flush=True)\n"
+        "        time.sleep(60)\n"
+        "run('train', main, sys.argv[2])\n"
+    )
+    with children_take_sigint():
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(target), str(tmp_path / "train.log")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+    assert proc.stdout is not None and proc.stdout.readline() == "writing\n"
+    proc.send_signal(sig)
+    stderr = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 128 + sig
+    word = "interrupted" if sig == signal.SIGINT else "terminated (SIGTERM)"
+    assert f"[train] train {word} after" in stderr
+    assert "Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.log"]
