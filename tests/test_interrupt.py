@@ -162,3 +162,12 @@ def test_stage_stopped_while_writing_says_so_and_leaves_nothing(tmp_path: Path, 
     assert f"[train] train {word} after" in stderr
     assert "Traceback" not in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train.log"]
+
+
+def test_a_live_writers_temporary_is_kept(tmp_path: Path) -> None:
+    target = tmp_path / "model.npz"
+    with atomic_path(target) as tmp:  # our own, still open: this process is alive
+        tmp.write_bytes(b"in progress")
+        with atomic_path(target) as inner:  # a second writer of the same file
+            inner.write_bytes(b"x")
+            assert tmp.exists()

@@ -11,6 +11,8 @@ import glob
 import hashlib
 import json
 import os
+import re
+import socket
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -43,14 +45,31 @@ def rebuild_hint(stage: str) -> str:
     return f"rebuild it with `snakemake --cores 1 -R {stage}`"
 
 
-def _remove_stale_temporaries(final: Path) -> None:
-    """Delete temporaries of ``final`` left by a killed job (SIGKILL skips the ``finally`` below).
+# Temporaries are named .<final name>.<host>-<pid>.<random>.tmp: who wrote one says whether it is stale.
+_HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
 
-    Only one job at a time writes a given output (Snakemake locks the working directory and each
-    output belongs to one job), so any temporary of the same name is an orphan.
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+def _remove_stale_temporaries(final: Path) -> None:
+    """Delete temporaries of ``final`` left by a killed writer (SIGKILL skips the ``finally`` below).
+
+    Only temporaries written on this host by a process that no longer exists are removed, so a
+    concurrent writer of the same file (outside Snakemake's lock) keeps its own.
     """
-    for stale in final.parent.glob(f".{glob.escape(final.name)}.*.tmp"):
-        stale.unlink(missing_ok=True)
+    start = f".{final.name}."
+    for stale in final.parent.glob(f"{glob.escape(start)}*.tmp"):
+        host, _, pid = stale.name[len(start):].partition(".")[0].rpartition("-")
+        if host == _HOST and pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -59,7 +78,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(final)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{final.name}.{_HOST}-{os.getpid()}.", suffix=".tmp", dir=final.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
