@@ -243,3 +243,17 @@ def test_damaged_metrics_json_and_training_log_are_data_errors(tmp_path: Path) -
     log.write_text("epoch,loss,train_accuracy,seconds\n1,2.3,0.1\n2,oops,0.2,0.1\n")
     with pytest.raises(DataError, match=r"training_log.csv: not a readable training log .*-R train`$"):
         read_history(log)
+
+
+def test_pattern_and_length_keys_say_what_they_allow() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "md5": {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "md5 in hex"},
+            "name": {"type": "string", "minLength": 1},
+        },
+    }
+    assert config_problems({"md5": "xyz", "name": ""}, schema) == [
+        "md5: got 'xyz', allowed: a string matching ^[0-9a-f]{32}$ (md5 in hex)",
+        "name: got '', allowed: a non-empty string",
+    ]

@@ -66,6 +66,12 @@ def allowed(spec: Mapping[str, Any]) -> str:
     bounds = [f"{op} {spec[key]}" for key, op in _BOUNDS if key in spec]
     if bounds:
         text += " " + " and ".join(bounds)
+    if spec.get("minLength") == 1:
+        text = "a non-empty string"
+    if "pattern" in spec:  # a regular expression says little by itself: the description explains it
+        text += f" matching {spec['pattern']}"
+        if "description" in spec:
+            text += f" ({' '.join(str(spec['description']).split())})"
     if "null" in types:  # a key that may be left empty, e.g. to take a preset's value
         text += ", or null"
     return text
@@ -103,7 +109,8 @@ def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> lis
         key = str(path[0])
         name = ".".join(str(p) for p in path)
         spec = properties.get(key, {})
-        if len(path) == 1 and error.validator in {"type", "enum", "const", *dict(_BOUNDS)}:
+        if len(path) == 1 and error.validator in {"type", "enum", "const", "pattern", "minLength",
+                                                  *dict(_BOUNDS)}:
             line = f"{name}: got {_show(error.instance)}, allowed: {allowed(spec)}"
             if "boolean" in str(spec.get("type")) and str(error.instance).lower() in {"true", "false"}:
                 line += " (with --config write True or False)"
