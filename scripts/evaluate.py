@@ -1,8 +1,9 @@
 """Stage evaluate: model.npz + split.npz -> results/metrics.json + results/predictions.npz."""
 
 from mnistflow import network
-from mnistflow._io import load_npz, save_npz, write_json
+from mnistflow._io import save_npz, write_json
 from mnistflow._stage import log, run
+from mnistflow.checks import load_split
 from mnistflow.evaluate import check_compatible, metrics, stage_seconds
 from mnistflow.train import load_model
 
@@ -10,8 +11,7 @@ from mnistflow.train import load_model
 def main() -> None:
     inp = snakemake.input
     params, _ = load_model(inp.model)
-    data = load_npz(inp.split, {"X_test": "images", "y_test": "labels", "y_train": "labels"},
-                    rebuild="prepare")
+    data = load_split(inp.split, ["X_test", "y_test", "y_train"])
     X = data["X_test"].astype(params["W1"].dtype, copy=False)
     check_compatible(params, X, inp.model, inp.split)
     _, proba = network.forward(params, X)  # (n_test, 10)

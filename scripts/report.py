@@ -1,9 +1,8 @@
 """Stage report: metrics.json + predictions + training log -> figures and results/report.html."""
 
-import json
-
-from mnistflow._io import load_npz
+from mnistflow._io import load_npz, read_json
 from mnistflow._stage import log, run
+from mnistflow.checks import load_split
 from mnistflow.report import (
     plot_confusion,
     plot_loss,
@@ -15,10 +14,9 @@ from mnistflow.report import (
 
 def main() -> None:
     inp, out = snakemake.input, snakemake.output
-    with open(inp.metrics) as fh:
-        metrics = json.load(fh)
+    metrics = read_json(inp.metrics, rebuild="evaluate")
     pred = load_npz(inp.predictions, {"y_true": "", "y_pred": ""}, rebuild="evaluate")
-    images = load_npz(inp.split, {"X_test": "test images"}, rebuild="prepare")["X_test"]
+    images = load_split(inp.split, ["X_test"])["X_test"]
     plot_loss(read_history(inp.history), out.loss)
     plot_confusion(metrics["confusion_matrix"], out.confusion)
     plot_misclassified(images, pred["y_true"], pred["y_pred"], out.misclassified)

@@ -1,14 +1,13 @@
 """Stage train: data/processed/split.npz -> results/model.npz + results/training_log.csv."""
 
-from mnistflow._io import load_npz
 from mnistflow._stage import log, run
+from mnistflow.checks import load_split
 from mnistflow.train import Hyperparams, save_model, train, write_history
 
 
 def main() -> None:
     hp = Hyperparams(**snakemake.params.hyperparams)
-    data = load_npz(snakemake.input.split, {"X_train": "images", "Y_train": "one-hot labels"},
-                    rebuild="prepare")
+    data = load_split(snakemake.input.split, ["X_train", "Y_train"])
     X, Y = data["X_train"].astype(hp.dtype, copy=False), data["Y_train"].astype(hp.dtype, copy=False)
     log.info("training %s on %d rows with %d threads", hp, len(X), snakemake.threads)
     params, history = train(X, Y, hp)

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a user's checkout holds that the workflow needs (outputs, logs and .snakemake are not copied).
 WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "profiles", "environment.yml")
+
+
+@contextlib.contextmanager
+def children_take_sigint() -> Iterator[None]:
+    """Let processes started in this block receive SIGINT (Ctrl-C) normally.
+
+    A process started in the background by a non-interactive shell (a CI script, `cmd &`) ignores
+    SIGINT and its children inherit that, so Ctrl-C could not be tested; a handler, unlike
+    "ignore", is reset to the default in the child.
+    """
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Workflow:
@@ -23,21 +46,24 @@ class Workflow:
         self.path = path
 
     def snakemake(
-        self, *args: str, check: bool = True, timeout: float = 600
+        self, *args: str, check: bool = True, timeout: float = 600,
+        env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run `snakemake --cores 1 <args>` in the copy; output (stdout+stderr) in `.stdout`."""
+        """Run `snakemake --cores 1 <args>` in the copy; output (stdout+stderr) in `.stdout`.
+        ``env`` adds to (or overrides) the environment variables of the snakemake process."""
         cmd = [sys.executable, "-m", "snakemake", "--cores", "1", *args]
         result = subprocess.run(
-            cmd, cwd=self.path, capture_output=True, text=True, timeout=timeout
+            cmd, cwd=self.path, capture_output=True, text=True, timeout=timeout,
+            env={**os.environ, **env} if env else None,
         )
         result.stdout += result.stderr
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed:\n{result.stdout[-5000:]}")
         return result
 
-    def planned_jobs(self, *args: str) -> dict[str, int]:
+    def planned_jobs(self, *args: str, env: Mapping[str, str] | None = None) -> dict[str, int]:
         """{rule: count} of the jobs a dry run would execute (without the `all` target)."""
-        out = self.snakemake("-n", *args).stdout
+        out = self.snakemake("-n", *args, env=env).stdout
         return parse_job_stats(out)
 
     def set_config(self, **settings: object) -> None:
@@ -48,6 +74,14 @@ class Workflow:
             text, n = re.subn(rf"(?m)^{key}:.*$", f"{key}: {value}", text)
             assert n == 1, f"no line for {key!r} in {path}"
         path.write_text(text)
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """Start `snakemake --cores 1 <args>` in the background, in its own process group (so a
+        test can signal it and its jobs together, as Ctrl-C in a terminal does)."""
+        cmd = [sys.executable, "-m", "snakemake", "--cores", "1", *args]
+        with children_take_sigint():
+            return subprocess.Popen(cmd, cwd=self.path, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
     def __truediv__(self, other: str) -> Path:
         return self.path / other
@@ -97,3 +131,33 @@ def finished_workflow(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
     wf.set_config(**FAST)
     wf.snakemake()
     return wf
+
+
+@pytest.fixture(scope="session")
+def _finished_once(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
+    """One completed fast run for the whole session; tests get copies (see `finished_copy`)."""
+    wf = copy_workflow(tmp_path_factory.mktemp("finished") / "wf")
+    wf.set_config(**FAST)
+    wf.snakemake()
+    return wf
+
+
+@pytest.fixture
+def finished_copy(_finished_once: Workflow, tmp_path: Path) -> Workflow:
+    """A private copy of a completed fast run, Snakemake's records (.snakemake) included, so a test
+    may damage files or rerun stages without running the whole workflow first."""
+    dest = tmp_path / "wf"
+    shutil.copytree(_finished_once.path, dest, symlinks=True)
+    return Workflow(dest)
+
+
+# Fields of metrics.json that are measurements of time, so differ between identical runs.
+TIMING_FIELDS = ("seconds",)
+
+
+def metrics_without_timings(wf: Workflow) -> dict[str, Any]:
+    """results/metrics.json of a run, without the fields that are plainly timings."""
+    metrics: dict[str, Any] = json.loads((wf / "results/metrics.json").read_text())
+    for name in TIMING_FIELDS:
+        metrics.pop(name)
+    return metrics

@@ -7,9 +7,12 @@ once it is complete and closed, so a killed job never leaves a half-written file
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
+import re
+import socket
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -23,6 +26,8 @@ from mnistflow.errors import DataError
 __all__ = [
     "atomic_path",
     "load_npz",
+    "read_json",
+    "rebuild_hint",
     "save_npz",
     "sha256_bytes",
     "sha256_file",
@@ -35,12 +40,47 @@ __all__ = [
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
+def rebuild_hint(stage: str) -> str:
+    """What to tell the user about a bad file: the command that makes the stage write it again."""
+    return f"rebuild it with `snakemake --cores 1 -R {stage}`"
+
+
+# Temporaries are named .<final name>.<host>-<pid>.<random>.tmp: who wrote one says whether it is stale.
+_HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+def _remove_stale_temporaries(final: Path) -> None:
+    """Delete temporaries of ``final`` left by a killed writer (SIGKILL skips the ``finally`` below).
+
+    Only temporaries written on this host by a process that no longer exists are removed, so a
+    concurrent writer of the same file (outside Snakemake's lock) keeps its own.
+    """
+    start = f".{final.name}."
+    for stale in final.parent.glob(f"{glob.escape(start)}*.tmp"):
+        host, _, pid = stale.name[len(start):].partition(".")[0].rpartition("-")
+        if host == _HOST and pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` if the block succeeds."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    _remove_stale_temporaries(final)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{final.name}.{_HOST}-{os.getpid()}.", suffix=".tmp", dir=final.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -81,18 +121,43 @@ def load_npz(
     ``required`` maps array names to a short description; ``rebuild`` names the stage to rerun
     (``snakemake -R <rebuild>``) in the message when the file is missing or unreadable.
     """
-    hint = f"rebuild it with `snakemake --cores 1 -R {rebuild}`"
+    hint = rebuild_hint(rebuild)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        # opened here, not by np.load: NumPy leaks its own handle when the zip directory is damaged
+        with open(path, "rb") as fh:
+            loaded = np.load(fh, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):  # a lone .npy under an .npz name
+                raise ValueError("a single .npy array, not an .npz archive")
+            with loaded as npz:
+                arrays = {name: npz[name] for name in npz.files}
     except FileNotFoundError:
         raise DataError(f"{path}: file not found; {hint}") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc}); {hint}") from None
+    # what damaged zip members or .npy headers raise: unsupported compression is
+    # NotImplementedError, an "encrypted" flag RuntimeError, a bad header ValueError or SyntaxError
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError,
+            SyntaxError, MemoryError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({_short(exc)}); {hint}") from None
     missing = [f"{name} ({what})" for name, what in required.items() if name not in arrays]
     if missing:
         raise DataError(f"{path}: missing arrays {', '.join(missing)}; {hint}")
     return arrays
+
+
+def _short(exc: BaseException) -> str:
+    """An exception as one short line for a message."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def read_json(path: str | os.PathLike[str], rebuild: str) -> Any:
+    """Parse a JSON file the workflow wrote; a missing or damaged one is a :class:`DataError`."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found; {rebuild_hint(rebuild)}") from None
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise DataError(f"{path}: not valid JSON ({_short(exc)}); {rebuild_hint(rebuild)}") from None
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -15,7 +15,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["code_digest", "git_commit", "stage_modules", "versions"]
+__all__ = ["code_digest", "git_commit", "git_dirty", "stage_modules", "versions"]
 
 PACKAGE = "mnistflow"
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -96,3 +96,16 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None
+
+
+def git_dirty() -> bool | None:
+    """Whether tracked files differ from that commit (a result then comes from uncommitted code or
+    settings); None outside a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(result.stdout.strip())

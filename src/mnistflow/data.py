@@ -97,9 +97,10 @@ def read_parquet(path: str | os.PathLike[str], expected_rows: int | None = None)
     """Read and validate ``path``; any problem is a :class:`DataError` naming the file."""
     try:
         table = pq.read_table(path)
+        table.validate(full=True)  # damaged pages can decode to out-of-range dictionary indices
     except FileNotFoundError:
         raise DataError(f"{path}: file not found; {_REBUILD}") from None
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:  # the last: damaged column names
         raise DataError(f"{path}: not a readable parquet file ({exc}); {_REBUILD}") from None
     expected = {"pixels", "label", "origin", "index"}
     if missing := expected - set(table.column_names):
@@ -118,7 +119,7 @@ def read_parquet(path: str | os.PathLike[str], expected_rows: int | None = None)
                             f"integers; {_REBUILD}")
     raw_meta = table.schema.metadata or {}
     metadata = {
-        k.decode()[len("mnistflow.") :]: v.decode()
+        k.decode(errors="replace")[len("mnistflow.") :]: v.decode(errors="replace")
         for k, v in raw_meta.items()
         if k.startswith(b"mnistflow.")
     }
@@ -130,7 +131,7 @@ def read_parquet(path: str | os.PathLike[str], expected_rows: int | None = None)
         metadata=metadata,
     )
     if expected_rows is None and "rows" in metadata:
-        expected_rows = int(metadata["rows"])
+        expected_rows = int(metadata["rows"]) if metadata["rows"].isdecimal() else -1  # -1: damaged
     validate(digits, where=f"{path} ({_REBUILD})", expected_rows=expected_rows)
     return digits
 

@@ -16,8 +16,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, log_loss
 
 from mnistflow import network
-from mnistflow._io import sha256_file
-from mnistflow._provenance import git_commit, versions
+from mnistflow._io import rebuild_hint, sha256_file
+from mnistflow._provenance import git_commit, git_dirty, versions
 from mnistflow.data import N_CLASSES
 from mnistflow.errors import DataError
 
@@ -30,7 +30,7 @@ def check_compatible(params: network.Params, X: np.ndarray, model_path: str, spl
         raise DataError(
             f"{model_path}: the model expects {params['W1'].shape[0]} inputs and "
             f"{params['W2'].shape[1]} classes, but {split_path} has {X.shape[1]} pixels and "
-            f"{N_CLASSES} classes; rebuild the model with `snakemake --cores 1 -R train`"
+            f"{N_CLASSES} classes; {rebuild_hint('train')}"
         )
 
 
@@ -73,5 +73,6 @@ def metrics(
         "sha256": {name: sha256_file(path) for name, path in files.items()},
         "versions": versions(),
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
         "seconds": dict(seconds),
     }

@@ -21,16 +21,20 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mnistflow._io import atomic_path, write_text
+from mnistflow._io import atomic_path, rebuild_hint, write_text
+from mnistflow.errors import DataError
 
 __all__ = ["plot_confusion", "plot_loss", "plot_misclassified", "render_html"]
 
 
 def read_history(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """The training log CSV as columns."""
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    return {key: np.array([float(r[key]) for r in rows]) for key in rows[0]} if rows else {}
+    """The training log CSV as columns; a damaged one is a :class:`DataError` naming it."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        return {key: np.array([float(r[key]) for r in rows]) for key in rows[0]} if rows else {}
+    except (ValueError, TypeError, csv.Error) as exc:  # a missing cell reads as None: TypeError
+        raise DataError(f"{path}: not a readable training log ({exc}); {rebuild_hint('train')}") from None
 
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> None:

@@ -6,7 +6,12 @@ from snakemake.utils import validate
 # The stage scripts and the code digests below import the mnistflow package (src/), installed by
 # `make setup` (pip install -e .).
 from mnistflow._provenance import code_digest
+from mnistflow.config import config_error
 
+# One line per bad setting, naming the key and what it allows, before any job runs (Snakemake's own
+# validate below would print jsonschema's multi-line report; it stays as the catalogue's usual check).
+if error := config_error(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"):
+    raise error
 validate(config, "../schemas/config.schema.yaml")
 
 

@@ -1,0 +1,140 @@
+"""Check the settings against the workflow's JSON schema and say, one line per key, what is wrong.
+
+Snakemake's ``validate`` reports a bad setting as jsonschema does: several lines of schema dump, with
+the key's name only inside ``schema['properties'][...]`` and, for an unknown key, the whole config
+printed. :func:`config_error` runs first (from ``workflow/rules/common.smk``, which raises what it returns):
+one :class:`~mnistflow.errors.ConfigError` with one line per problem, e.g.::
+
+    epochs: got 0, allowed: an integer >= 1 and <= 1000000
+    epoch: unknown setting (did you mean epochs?); known settings: dtype, epochs, ...
+
+so Snakemake stops before any job runs and the user sees which key to fix and how. The schema stays
+the only place where types and ranges are written down: the "allowed" text is read from it.
+jsonschema and PyYAML come with Snakemake.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from mnistflow.errors import ConfigError
+
+__all__ = ["allowed", "check_config", "config_error", "config_problems", "load_schema"]
+
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "null": "empty (null)",
+    "array": "a list",
+    "object": "a mapping",
+}
+_BOUNDS = (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<"))
+
+
+def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON schema of the config, from its YAML file."""
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        schema: dict[str, Any] = yaml.safe_load(fh)
+    return schema
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it in YAML; strings quoted so that '5' and 5 look different."""
+    if value is None:
+        return "nothing (empty)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value)
+
+
+def allowed(spec: Mapping[str, Any]) -> str:
+    """What one key's schema allows, in words: 'an integer >= 1 and <= 100', 'one of: a, b'."""
+    if "enum" in spec:
+        return "one of: " + ", ".join("null" if v is None else _show(v) for v in spec["enum"])
+    if "const" in spec:
+        return f"only {_show(spec['const'])}"
+    types = spec.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    text = " or ".join(_TYPE_WORDS.get(t, t) for t in types if t != "null") or "a value"
+    bounds = [f"{op} {spec[key]}" for key, op in _BOUNDS if key in spec]
+    if bounds:
+        text += " " + " and ".join(bounds)
+    if spec.get("minLength") == 1:
+        text = "a non-empty string"
+    if "pattern" in spec:  # a regular expression says little by itself: the description explains it
+        text += f" matching {spec['pattern']}"
+        if "description" in spec:
+            text += f" ({' '.join(str(spec['description']).split())})"
+    if "null" in types:  # a key that may be left empty, e.g. to take a preset's value
+        text += ", or null"
+    return text
+
+
+def _unknown(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{key}: unknown setting{hint}; known settings: {', '.join(sorted(known))}"
+
+
+def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """One line per invalid, unknown or missing setting (empty when the config is valid)."""
+    from jsonschema import Draft202012Validator
+
+    properties: Mapping[str, Any] = schema.get("properties", {})
+    known = list(properties)
+    problems: dict[str, str] = {}  # key -> line, so a key with two failures gets one line
+    for error in Draft202012Validator(schema).iter_errors(dict(config)):
+        path = list(error.absolute_path)
+        if not path:  # a problem with the config as a whole: unknown or missing keys
+            if error.validator == "additionalProperties" and schema.get("additionalProperties") is False:
+                for key in config:
+                    if key not in properties:
+                        problems[str(key)] = _unknown(str(key), known)
+            elif error.validator == "required":
+                for key in error.validator_value:
+                    if key not in config:
+                        spec = properties.get(key, {})
+                        problems[key] = (f"{key}: missing; add it to config/config.yaml "
+                                         f"({allowed(spec)})")
+            else:
+                problems[f"~{len(problems)}"] = f"settings: {error.message}"
+            continue
+        key = str(path[0])
+        name = ".".join(str(p) for p in path)
+        spec = properties.get(key, {})
+        if len(path) == 1 and error.validator in {"type", "enum", "const", "pattern", "minLength",
+                                                  *dict(_BOUNDS)}:
+            line = f"{name}: got {_show(error.instance)}, allowed: {allowed(spec)}"
+            if "boolean" in str(spec.get("type")) and str(error.instance).lower() in {"true", "false"}:
+                line += " (with --config write True or False)"
+        else:  # rarer schema features (patterns, nested keys): jsonschema's own sentence
+            line = f"{name}: {error.message}"
+        problems.setdefault(key, line)
+    return [problems[k] for k in sorted(problems)]
+
+
+def config_error(config: Mapping[str, Any], schema_path: str | os.PathLike[str]) -> ConfigError | None:
+    """A :class:`ConfigError` listing every bad setting, one line each; None if the config is valid.
+
+    Returned rather than raised so that common.smk raises it: Snakemake then shows the message with
+    common.smk as the only place in its short traceback.
+    """
+    problems = config_problems(config, load_schema(schema_path))
+    if not problems:
+        return None
+    s = "s" if len(problems) > 1 else ""
+    return ConfigError(f"invalid setting{s} in config/config.yaml or --config:\n  " + "\n  ".join(problems))
+
+
+def check_config(config: Mapping[str, Any], schema_path: str | os.PathLike[str]) -> None:
+    """Raise :func:`config_error`'s error if there is one."""
+    error = config_error(config, schema_path)
+    if error is not None:
+        raise error
