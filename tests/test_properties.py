@@ -1,11 +1,11 @@
 """Property tests (hypothesis): readers never fail with anything but DataError, whatever the bytes;
 the network's softmax, loss and gradients hold for random shapes and values.
-
-The IDX reader gets the same treatment once it exists (see the sources issue).
 """
 
 from __future__ import annotations
 
+import gzip
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ from mnistflow._io import load_npz, save_npz
 from mnistflow.checks import check_split
 from mnistflow.data import Digits, read_parquet, write_parquet
 from mnistflow.errors import DataError
+from mnistflow.idx import read_idx
 
 # Files are written to a tmp folder per example; hypothesis' health check would flag the fixture.
 FILES = settings(max_examples=60, deadline=None,
@@ -209,3 +210,71 @@ def test_gradients_match_finite_differences(
             value[i] = old
             numeric[i] = (up - down) / (2 * step)
         np.testing.assert_allclose(grads[f"d{name}"], numeric, rtol=1e-4, atol=1e-7, err_msg=name)
+
+
+# --- IDX reader: whatever the bytes of a file, a DataError naming the file or a well-formed array ---
+
+_IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+
+
+def _valid_idx(name: str) -> bytes:
+    rng = np.random.default_rng(1)
+    if "images" in name:
+        array = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    else:
+        array = rng.integers(0, 10, 5, dtype=np.uint8)
+    return struct.pack(f">I{array.ndim}I", 0x0800 + array.ndim, *array.shape) + array.tobytes()
+
+
+def _read_idx_or_data_error(folder: Path, name: str, stored: bytes, gz: bool) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (f"{name}.gz" if gz else name)
+    path.write_bytes(stored)
+    try:
+        found = read_idx(folder, name)
+    except DataError as exc:
+        assert str(path) in str(exc)
+    else:  # whatever survived is a well-formed IDX array
+        if "images" in name:
+            assert found.array.shape[1:] == (28, 28)
+        else:
+            assert found.array.ndim == 1 and (found.array.size == 0 or found.array.max() <= 9)
+    finally:
+        path.unlink()
+
+
+@FILES
+@given(name=st.sampled_from(_IDX_FILES), data=st.binary(max_size=3000), gz=st.booleans())
+def test_idx_reader_on_random_bytes(tmp_path: Path, name: str, data: bytes, gz: bool) -> None:
+    _read_idx_or_data_error(tmp_path / "idx", name, data, gz)
+
+
+@FILES
+@given(name=st.sampled_from(_IDX_FILES), data=st.binary(max_size=300))
+def test_idx_reader_on_random_bytes_with_gzip_magic(tmp_path: Path, name: str, data: bytes) -> None:
+    _read_idx_or_data_error(tmp_path / "idx", name, b"\x1f\x8b" + data, gz=True)
+
+
+@FILES
+@given(name=st.sampled_from(_IDX_FILES), fraction=st.floats(0, 1, exclude_max=True), gz=st.booleans())
+def test_idx_reader_on_truncations(tmp_path: Path, name: str, fraction: float, gz: bool) -> None:
+    content = _valid_idx(name)
+    stored = gzip.compress(content, mtime=0) if gz else content
+    folder = tmp_path / "idx"
+    folder.mkdir(exist_ok=True)
+    path = folder / (f"{name}.gz" if gz else name)
+    path.write_bytes(stored[: int(len(stored) * fraction)])
+    with pytest.raises(DataError, match=str(path)):
+        read_idx(folder, name)
+    path.unlink()
+
+
+@FILES
+@given(name=st.sampled_from(_IDX_FILES), gz=st.booleans(), data=st.data())
+def test_idx_reader_on_corrupted_bytes(tmp_path: Path, name: str, gz: bool, data: st.DataObject) -> None:
+    content = _valid_idx(name)
+    damaged = bytearray(gzip.compress(content, mtime=0) if gz else content)
+    positions = data.draw(st.lists(st.integers(0, len(damaged) - 1), min_size=1, max_size=8))
+    for pos in positions:
+        damaged[pos] = data.draw(st.integers(0, 255))
+    _read_idx_or_data_error(tmp_path / "idx", name, bytes(damaged), gz)
