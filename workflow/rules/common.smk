@@ -1,4 +1,5 @@
 # Config validation and every helper the rules use. No other rule file defines a function.
+from dataclasses import asdict
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -6,6 +7,7 @@ from snakemake.utils import validate
 # The stage scripts and the code digests below import the mnistflow package (src/), installed by
 # `make setup` (pip install -e .).
 from mnistflow._provenance import code_digest
+from mnistflow.presets import resolve as resolve_hyperparams
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -21,11 +23,6 @@ def code(stage):
 
 
 def get_hyperparams():
-    """The settings that decide the trained weights, as train.Hyperparams fields."""
-    return {
-        "hidden": config["hidden"],
-        "epochs": config["epochs"],
-        "learning_rate": config["learning_rate"],
-        "seed": config["seed"],
-        "dtype": config["dtype"],
-    }
+    """The settings that decide the trained weights, as train.Hyperparams fields: the preset's values
+    with every non-null training key of the config on top (mnistflow.presets.resolve)."""
+    return asdict(resolve_hyperparams(config))
