@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import Workflow
 from mnistflow import network
 from mnistflow.augment import random_shifts, shift_rows
 from mnistflow.errors import ConfigError, TrainingError
 from mnistflow.optimizers import SGD, Adam, learning_rate_at
 from mnistflow.presets import PRESETS, Hyperparams, resolve
-from mnistflow.train import load_model, save_model, train, write_history
-
-from conftest import Workflow
+from mnistflow.train import _Gradients, load_model, save_model, train, write_history
 
 # --- presets ------------------------------------------------------------------------------------
 
@@ -209,7 +208,7 @@ def test_training_learns_easy_data(hp: Hyperparams) -> None:
 def test_early_stopping_keeps_the_best_weights() -> None:
     X, Y = _blobs(n=400)
     hp = replace(SMALL_BEST, epochs=50, patience=2, validation_fraction=0.2, dropout=0.0)
-    params, history = train(X, Y, hp)
+    _, history = train(X, Y, hp)
     assert len(history) < 50  # validation accuracy reaches its ceiling long before 50 epochs
     scores = [e.val_accuracy for e in history]
     assert all(s is not None for s in scores)
@@ -260,3 +259,25 @@ def test_train_stage_best_preset_and_divergence(workflow_copy: Workflow) -> None
     history = (wf / "results/training_log.csv").read_text().splitlines()
     assert len(history) == 3
     assert json.loads(json.dumps(meta))  # the metadata is plain JSON
+
+
+@pytest.mark.parametrize(
+    ("workers", "block"), [(1, 50), (2, 64), (3, 1000)], ids=["blocks", "2-threads", "3-threads"]
+)
+def test_gradients_split_over_threads_and_blocks_add_up(workers: int, block: int) -> None:
+    X, Y = _blobs(n=300)
+    X, Y = X.astype(np.float64), Y.astype(np.float64)
+    hp = replace(SMALL_SEED, dtype="float64", l2=0.01)
+    params = network.init_params(81, 16, 3, np.random.default_rng(0), "float64", init="he")
+    labels = Y.argmax(axis=1)
+    A1, P = network.forward(params, X)
+    expected = network.backward(params, X, Y, A1, P.copy(), l2=0.01)
+    gradients = _Gradients(params, len(X), workers, block)
+    try:
+        ce, correct = gradients(params, X, Y, labels, hp, np.random.default_rng(0))
+    finally:
+        gradients.close()
+    assert ce == pytest.approx(network.loss(P, Y), rel=1e-12)
+    assert correct == int(np.sum(P.argmax(axis=1) == labels))
+    for key, value in expected.items():
+        np.testing.assert_allclose(gradients.grads[key], value, rtol=1e-10, atol=1e-14)

@@ -122,17 +122,20 @@ def loss(P: np.ndarray, Y: np.ndarray, params: Params | None = None, l2: float =
 def backward(
     params: Params, X: np.ndarray, Y: np.ndarray, A1: np.ndarray, P: np.ndarray, *,
     l2: float = 0.0, dropout: float = 0.0, out: Grads | None = None, mask: np.ndarray | None = None,
+    n: int | None = None,
 ) -> Grads:
     """Gradients of :func:`loss` with respect to every parameter, from one forward pass.
 
     Both ``P`` and ``A1`` are overwritten: P becomes the output delta dL/dZ2 and A1 the hidden delta
     dL/dZ1, so a training step needs no (n, H) array besides A1. Gradients are written into ``out``
-    when given; ``mask`` is an optional (n, H) bool buffer for relu'.
+    when given; ``mask`` is an optional (n, H) bool buffer for relu'. ``n`` is the number of rows the
+    loss averages over, when X is only a block of them (default: the rows of X); the gradients of
+    the blocks of a batch then add up to the batch's gradient.
 
     With ``dropout`` (the rate :func:`inplace_dropout` used), A1 is the dropped activation
     relu(Z1) * M, M in {0, 1/keep}: its derivative by Z1 is 1/keep exactly where A1 > 0, else 0.
     """
-    n = X.shape[0]
+    n = X.shape[0] if n is None else n
     g = out if out is not None else {
         f"d{name}": np.empty_like(value) for name, value in params.items()
     }

@@ -18,15 +18,18 @@ bit-identical weights.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from mnistflow import network
 from mnistflow._io import load_npz, save_npz, write_text
@@ -56,28 +59,103 @@ History = list[Epoch]
 
 
 @dataclass
-class _Workspace:
-    """Buffers for one step on up to ``rows`` rows; views of their first m rows serve shorter batches."""
+class _Part:
+    """One worker's buffers for a block of up to ``rows`` rows (views of their first m rows serve
+    shorter blocks), and the gradient sums of its share of the batch."""
 
-    X: np.ndarray | None  # (rows, D) batch of inputs (None for full-batch on the caller's X)
-    Y: np.ndarray | None  # (rows, K)
     A1: np.ndarray  # (rows, H) hidden activations, then the hidden delta
     P: np.ndarray  # (rows, K) probabilities, then the output delta
     mask: np.ndarray  # (rows, H) bool, relu'
-    grads: network.Grads  # same shapes as the parameters
+    grads: network.Grads  # this worker's share of the batch gradient
+    scratch: network.Grads  # one block's gradient, before it is added to ``grads``
 
     @classmethod
-    def allocate(cls, rows: int, params: network.Params, gather: bool) -> _Workspace:
-        (d, h), k = params["W1"].shape, params["W2"].shape[1]
+    def allocate(cls, rows: int, params: network.Params) -> _Part:
+        h, k = params["W1"].shape[1], params["W2"].shape[1]
         dtype = params["W1"].dtype
         return cls(
-            X=np.empty((rows, d), dtype) if gather else None,
-            Y=np.empty((rows, k), dtype) if gather else None,
-            A1=np.empty((rows, h), dtype),
-            P=np.empty((rows, k), dtype),
-            mask=np.empty((rows, h), bool),
+            A1=np.empty((rows, h), dtype), P=np.empty((rows, k), dtype), mask=np.empty((rows, h), bool),
             grads={f"d{name}": np.empty_like(value) for name, value in params.items()},
+            scratch={f"d{name}": np.empty_like(value) for name, value in params.items()},
         )
+
+
+def _part_gradients(
+    params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray, n: int,
+    part: _Part, dropout: float = 0.0, rng: np.random.Generator | None = None,
+) -> tuple[float, int]:
+    """Gradient of the batch's mean loss (over ``n`` rows) restricted to the rows X, Y, summed into
+    ``part.grads`` block by block; returns the summed cross-entropy and the count of correct rows."""
+    block = part.A1.shape[0]
+    total_ce, correct = 0.0, 0
+    for a in range(0, X.shape[0], block):
+        Xb, Yb = X[a : a + block], Y[a : a + block]  # (m, D), (m, K) views
+        m = Xb.shape[0]
+        A1 = network.hidden(params, Xb, out=part.A1[:m])  # (m, H)
+        if dropout:
+            assert rng is not None
+            network.inplace_dropout(A1, dropout, rng)
+        P = network.output(params, A1, out=part.P[:m])  # (m, K)
+        ce = network.loss(P, Yb)
+        total_ce += ce * m
+        correct += int(np.count_nonzero(np.argmax(P, axis=1) == labels[a : a + block]))
+        if not math.isfinite(ce):
+            break
+        out = part.grads if a == 0 else part.scratch
+        network.backward(params, Xb, Yb, A1, P, dropout=dropout, out=out, mask=part.mask[:m], n=n)
+        if a:
+            for key, value in part.scratch.items():
+                part.grads[key] += value
+    return total_ce, correct
+
+
+class _Gradients:
+    """Loss gradients of a batch, computed by ``workers`` threads on blocks of at most ``block`` rows.
+
+    NumPy's elementwise work (bias, ReLU, masks, sums) runs on one core, and OpenBLAS splits
+    products of 10-column matrices poorly; so for big batches (full-batch training) each thread
+    takes an equal share of the rows with single-threaded BLAS (the caller limits it) and walks it
+    in blocks small enough to stay in cache; the shares' gradients are then added up. Fixed shares
+    and block sizes keep the result bit-identical from run to run. Small batches, and dropout
+    (which draws from one generator), use one worker and BLAS's own threads.
+    """
+
+    def __init__(self, params: network.Params, batch: int, workers: int, block: int = 4096) -> None:
+        self.workers = workers
+        self.parts = [_Part.allocate(min(block, -(-batch // workers)), params) for _ in range(workers)]
+        self.grads = self.parts[0].grads if workers == 1 else {
+            f"d{name}": np.empty_like(value) for name, value in params.items()
+        }
+        self.pool = ThreadPoolExecutor(workers) if workers > 1 else None
+
+    def __call__(
+        self, params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray,
+        hp: Hyperparams, rng: np.random.Generator,
+    ) -> tuple[float, int]:
+        """Batch gradient into ``self.grads`` (L2 included); returns mean cross-entropy, correct rows."""
+        n = X.shape[0]
+        if self.pool is None:
+            ce, correct = _part_gradients(params, X, Y, labels, n, self.parts[0], hp.dropout, rng)
+        else:
+            bounds = [(w * n // self.workers, (w + 1) * n // self.workers) for w in range(self.workers)]
+            results = list(self.pool.map(
+                lambda w: _part_gradients(params, X[slice(*bounds[w])], Y[slice(*bounds[w])],
+                                          labels[slice(*bounds[w])], n, self.parts[w]),
+                range(self.workers),
+            ))
+            ce, correct = sum(r[0] for r in results), sum(r[1] for r in results)
+            for key, value in self.grads.items():
+                np.add(self.parts[0].grads[key], self.parts[1].grads[key], out=value)
+                for part in self.parts[2:]:
+                    value += part.grads[key]
+        if hp.l2:
+            for w in ("W1", "W2"):
+                self.grads[f"d{w}"] += params[w] * params[w].dtype.type(hp.l2)  # d/dW l2/2 |W|^2
+        return ce / n, correct
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 def _progress_every(epochs: int) -> int:
@@ -110,30 +188,6 @@ def _diverged(value: float, where: str, hp: Hyperparams) -> TrainingError:
     )
 
 
-def _step(
-    params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray, ws: _Workspace,
-    hp: Hyperparams, opt: Optimizer, lr: float, rng: np.random.Generator,
-) -> tuple[float, int]:
-    """One forward pass, one backward pass, one update on the rows X (m, D), Y (m, K).
-
-    Returns the cross-entropy of the forward pass (before the update) and the number of rows it
-    classified correctly; when the cross-entropy is not finite, returns at once without updating.
-    """
-    m = X.shape[0]
-    A1 = network.hidden(params, X, out=ws.A1[:m])  # (m, H)
-    if hp.dropout:
-        network.inplace_dropout(A1, hp.dropout, rng)
-    P = network.output(params, A1, out=ws.P[:m])  # (m, K)
-    ce = network.loss(P, Y)
-    correct = int(np.count_nonzero(np.argmax(P, axis=1) == labels))
-    if not math.isfinite(ce):
-        return ce, correct
-    network.backward(params, X, Y, A1, P, l2=hp.l2, dropout=hp.dropout, out=ws.grads,
-                     mask=ws.mask[:m])
-    opt.step(ws.grads, lr)
-    return ce, correct
-
-
 def _l2_penalty(params: network.Params, l2: float) -> float:
     """l2/2 (|W1|^2 + |W2|^2): the part of the loss the cross-entropy of a step leaves out."""
     return 0.5 * l2 * sum(float(np.vdot(params[w], params[w])) for w in ("W1", "W2")) if l2 else 0.0
@@ -147,6 +201,16 @@ def train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params
     # a diverging run overflows on its way to a non-finite loss; the loss check below reports that
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _train(X, Y, hp)
+
+
+def _blas_threads() -> int:
+    """Threads OpenBLAS (or another BLAS) would use: Snakemake sets them from the rule's ``threads:``."""
+    counts = [lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    return max(1, min(counts, default=1))
+
+
+# below this many rows per thread, splitting a batch over threads costs more than it saves
+MIN_ROWS_PER_WORKER = 4096
 
 
 def _train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params, History]:
@@ -165,15 +229,39 @@ def _train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Param
     else:
         X_fit, Y_fit, labels_fit = X, Y, labels
     X_val, labels_val = X[val_rows], labels[val_rows]
+    X_batch = None if in_place else np.empty((batch, X.shape[1]), X.dtype)  # (B, D)
+    Y_batch = None if in_place else np.empty((batch, Y.shape[1]), Y.dtype)  # (B, K)
+    steps_per_epoch = math.ceil(n_fit / batch)
+    opt = make_optimizer(hp.optimizer, params, hp.momentum)
+    threads = _blas_threads()
+    workers = 1 if hp.dropout else max(1, min(threads, batch // MIN_ROWS_PER_WORKER))
+    gradients = _Gradients(params, batch, workers)
+    log.info(
+        "%d rows to fit on, %d to validate on; %d step(s) of %d rows per epoch, %d epochs; "
+        "%d thread(s), %d worker(s)",
+        n_fit, len(val_rows), steps_per_epoch, batch, hp.epochs, threads, workers,
+    )
+    # workers > 1 run single-threaded BLAS each (see _Gradients)
+    limit = threadpool_limits(1, user_api="blas") if workers > 1 else contextlib.nullcontext()
+    try:
+        with limit:
+            return _epochs(params, X, Y, labels, X_fit, Y_fit, labels_fit, X_val, labels_val,
+                           X_batch, Y_batch, fit_rows, batch, in_place, gradients, opt, rng, hp)
+    finally:
+        gradients.close()
+
+
+def _epochs(
+    params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray,
+    X_fit: np.ndarray, Y_fit: np.ndarray, labels_fit: np.ndarray,
+    X_val: np.ndarray, labels_val: np.ndarray, X_batch: np.ndarray | None, Y_batch: np.ndarray | None,
+    fit_rows: np.ndarray, batch: int, in_place: bool, gradients: _Gradients, opt: Optimizer,
+    rng: np.random.Generator, hp: Hyperparams,
+) -> tuple[network.Params, History]:
+    """The epoch loop of :func:`train`."""
+    n_fit = len(fit_rows)
     steps_per_epoch = math.ceil(n_fit / batch)
     total_steps = hp.epochs * steps_per_epoch
-    opt = make_optimizer(hp.optimizer, params, hp.momentum)
-    ws = _Workspace.allocate(batch, params, gather=not in_place)
-    log.info(
-        "%d rows to fit on, %d to validate on; %d step(s) of %d rows per epoch, %d epochs",
-        n_fit, len(val_rows), steps_per_epoch, batch, hp.epochs,
-    )
-
     history: History = []
     best: tuple[float, network.Params] | None = None  # validation accuracy, weights
     since_best = 0
@@ -189,17 +277,18 @@ def _train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Param
             if in_place:
                 Xb, Yb, lb = X_fit, Y_fit, labels_fit
             else:
+                assert X_batch is not None and Y_batch is not None
                 rows = order[i : i + batch]  # (m,)
                 m = len(rows)
-                assert ws.X is not None and ws.Y is not None
                 if hp.shift:
-                    Xb = shift_rows(X, rows, *random_shifts(m, hp.shift, rng), out=ws.X[:m])
+                    Xb = shift_rows(X, rows, *random_shifts(m, hp.shift, rng), out=X_batch[:m])
                 else:
-                    Xb = np.take(X, rows, axis=0, out=ws.X[:m])
-                Yb, lb = np.take(Y, rows, axis=0, out=ws.Y[:m]), labels[rows]
-            ce, correct = _step(params, Xb, Yb, lb, ws, hp, opt, lr, rng)
+                    Xb = np.take(X, rows, axis=0, out=X_batch[:m])
+                Yb, lb = np.take(Y, rows, axis=0, out=Y_batch[:m]), labels[rows]
+            ce, correct = gradients(params, Xb, Yb, lb, hp, rng)
             if not math.isfinite(ce):
                 raise _diverged(ce, f"epoch {epoch}/{hp.epochs}, step {step + 1}", hp)
+            opt.step(gradients.grads, lr)
             total_ce += ce * len(Xb)
             total_correct += correct
             step += 1
@@ -207,7 +296,7 @@ def _train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Param
         if not math.isfinite(loss):
             raise _diverged(loss, f"epoch {epoch}/{hp.epochs}", hp)
         val_accuracy = None
-        if len(val_rows):
+        if len(X_val):
             val_accuracy = float(np.mean(network.predict(params, X_val) == labels_val))
             if best is None or val_accuracy > best[0]:
                 best, since_best = (val_accuracy, {k: v.copy() for k, v in params.items()}), 0
