@@ -67,7 +67,8 @@ def _loss_of(
     """The training loss as a function of the parameters; with dropout, the same mask every call."""
     A1 = network.hidden(params, X)
     if dropout:
-        network.inplace_dropout(A1, dropout, np.random.default_rng(123))
+        kept = network.dropout_mask(A1.shape, dropout, np.random.default_rng(123))
+        network.inplace_dropout(A1, dropout, kept)
     return network.loss(network.output(params, A1), Y, params, l2)
 
 
@@ -92,7 +93,8 @@ def _analytic_gradient(
 ) -> np.ndarray:
     A1 = network.hidden(params, X)
     if dropout:
-        network.inplace_dropout(A1, dropout, np.random.default_rng(123))
+        kept = network.dropout_mask(A1.shape, dropout, np.random.default_rng(123))
+        network.inplace_dropout(A1, dropout, kept)
     P = network.output(params, A1)
     return network.backward(params, X, Y, A1, P, l2=l2, dropout=dropout)[f"d{name}"]
 
@@ -143,7 +145,8 @@ def test_he_init_scales_by_fan_in() -> None:
 
 def test_inplace_dropout_drops_the_rate_and_keeps_the_mean() -> None:
     A = np.ones((400, 250), dtype=np.float32)
-    network.inplace_dropout(A, 0.25, np.random.default_rng(0))
+    kept = network.dropout_mask(A.shape, 0.25, np.random.default_rng(0))
+    network.inplace_dropout(A, 0.25, kept)
     assert np.mean(A == 0) == pytest.approx(0.25, abs=0.01)
     np.testing.assert_allclose(A[A != 0], 1 / 0.75)
     assert float(A.mean()) == pytest.approx(1.0, abs=0.02)

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import Workflow
 from mnistflow import network
+from mnistflow import train as train_module
 from mnistflow.augment import random_shifts, shift_rows
 from mnistflow.errors import ConfigError, TrainingError
 from mnistflow.optimizers import SGD, Adam, learning_rate_at
@@ -281,3 +282,14 @@ def test_gradients_split_over_threads_and_blocks_add_up(workers: int, block: int
     assert correct == int(np.sum(P.argmax(axis=1) == labels))
     for key, value in expected.items():
         np.testing.assert_allclose(gradients.grads[key], value, rtol=1e-10, atol=1e-14)
+
+
+def test_gathering_many_batches_at_once_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, Y = _blobs(n=250)  # 250 rows: batches of 32 leave a short one, gathers of 96 a short one
+    hp = replace(SMALL_BEST, shift=0, dropout=0.0, validation_fraction=0.0, epochs=2)
+    monkeypatch.setattr(train_module, "GATHER_ROWS", 32)
+    one_by_one, _ = train(X, Y, hp)
+    monkeypatch.setattr(train_module, "GATHER_ROWS", 96)
+    three_at_once, _ = train(X, Y, hp)
+    for name in one_by_one:
+        np.testing.assert_array_equal(one_by_one[name], three_at_once[name])

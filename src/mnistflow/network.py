@@ -28,6 +28,7 @@ __all__ = [
     "Grads",
     "Params",
     "backward",
+    "dropout_mask",
     "forward",
     "hidden",
     "init_params",
@@ -75,15 +76,20 @@ def inplace_softmax(Z: np.ndarray) -> np.ndarray:
     return Z
 
 
-def inplace_dropout(A: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
-    """Inverted dropout written into A: each unit kept with probability 1 - rate, survivors / (1 - rate).
+def dropout_mask(shape: tuple[int, ...], rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Bool mask of the units to keep: each True with probability 1 - rate."""
+    kept: np.ndarray = rng.random(shape, dtype=np.float32) >= rate
+    return kept
+
+
+def inplace_dropout(A: np.ndarray, rate: float, kept: np.ndarray) -> np.ndarray:
+    """Inverted dropout written into A: units outside ``kept`` (see :func:`dropout_mask`) become 0,
+    the others are divided by 1 - rate.
 
     Scaling at training time keeps the expected activation unchanged, so prediction needs no change.
     """
-    keep = 1.0 - rate
-    kept = rng.random(A.shape, dtype=A.dtype) < keep  # (n, H) bool
     np.multiply(A, kept, out=A)
-    A *= A.dtype.type(1.0 / keep)
+    A *= A.dtype.type(1.0 / (1.0 - rate))
     return A
 
 

@@ -18,7 +18,6 @@ bit-identical weights.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
@@ -82,10 +81,20 @@ class _Part:
 
 def _part_gradients(
     params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray, n: int,
-    part: _Part, dropout: float = 0.0, rng: np.random.Generator | None = None,
+    part: _Part, dropout: float = 0.0, kept: np.ndarray | None = None,
 ) -> tuple[float, int]:
     """Gradient of the batch's mean loss (over ``n`` rows) restricted to the rows X, Y, summed into
-    ``part.grads`` block by block; returns the summed cross-entropy and the count of correct rows."""
+    ``part.grads`` block by block; returns the summed cross-entropy and the count of correct rows.
+    With dropout, ``kept`` is the (rows, H) mask of these rows."""
+    # np.errstate is per thread: say again here that overflow is reported by the loss check
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _blocks(params, X, Y, labels, n, part, dropout, kept)
+
+
+def _blocks(
+    params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray, n: int,
+    part: _Part, dropout: float, kept: np.ndarray | None,
+) -> tuple[float, int]:
     block = part.A1.shape[0]
     total_ce, correct = 0.0, 0
     for a in range(0, X.shape[0], block):
@@ -93,8 +102,8 @@ def _part_gradients(
         m = Xb.shape[0]
         A1 = network.hidden(params, Xb, out=part.A1[:m])  # (m, H)
         if dropout:
-            assert rng is not None
-            network.inplace_dropout(A1, dropout, rng)
+            assert kept is not None
+            network.inplace_dropout(A1, dropout, kept[a : a + block])
         P = network.output(params, A1, out=part.P[:m])  # (m, K)
         ce = network.loss(P, Yb)
         total_ce += ce * m
@@ -112,12 +121,13 @@ def _part_gradients(
 class _Gradients:
     """Loss gradients of a batch, computed by ``workers`` threads on blocks of at most ``block`` rows.
 
-    NumPy's elementwise work (bias, ReLU, masks, sums) runs on one core, and OpenBLAS splits
-    products of 10-column matrices poorly; so for big batches (full-batch training) each thread
-    takes an equal share of the rows with single-threaded BLAS (the caller limits it) and walks it
-    in blocks small enough to stay in cache; the shares' gradients are then added up. Fixed shares
-    and block sizes keep the result bit-identical from run to run. Small batches, and dropout
-    (which draws from one generator), use one worker and BLAS's own threads.
+    NumPy's elementwise work (bias, ReLU, masks, sums) runs on one core, OpenBLAS splits products
+    of 10-column matrices poorly, and its threads spin badly on small products when another process
+    shares the cores (a mini-batch epoch took 9x longer than single-threaded). So each thread takes
+    an equal share of the rows with single-threaded BLAS (the caller limits it), walks it in blocks
+    small enough to stay in cache, and the shares' gradients are added up. Fixed shares and block
+    sizes keep the result bit-identical from run to run; the dropout mask of the whole batch is
+    drawn up front from the one generator.
     """
 
     def __init__(self, params: network.Params, batch: int, workers: int, block: int = 4096) -> None:
@@ -134,13 +144,17 @@ class _Gradients:
     ) -> tuple[float, int]:
         """Batch gradient into ``self.grads`` (L2 included); returns mean cross-entropy, correct rows."""
         n = X.shape[0]
+        kept = None
+        if hp.dropout:
+            kept = network.dropout_mask((n, params["W1"].shape[1]), hp.dropout, rng)  # (n, H)
         if self.pool is None:
-            ce, correct = _part_gradients(params, X, Y, labels, n, self.parts[0], hp.dropout, rng)
+            ce, correct = _part_gradients(params, X, Y, labels, n, self.parts[0], hp.dropout, kept)
         else:
-            bounds = [(w * n // self.workers, (w + 1) * n // self.workers) for w in range(self.workers)]
+            cuts = [slice(w * n // self.workers, (w + 1) * n // self.workers) for w in range(self.workers)]
             results = list(self.pool.map(
-                lambda w: _part_gradients(params, X[slice(*bounds[w])], Y[slice(*bounds[w])],
-                                          labels[slice(*bounds[w])], n, self.parts[w]),
+                lambda w: _part_gradients(params, X[cuts[w]], Y[cuts[w]], labels[cuts[w]], n,
+                                          self.parts[w], hp.dropout,
+                                          None if kept is None else kept[cuts[w]]),
                 range(self.workers),
             ))
             ce, correct = sum(r[0] for r in results), sum(r[1] for r in results)
@@ -210,7 +224,9 @@ def _blas_threads() -> int:
 
 
 # below this many rows per thread, splitting a batch over threads costs more than it saves
-MIN_ROWS_PER_WORKER = 4096
+MIN_ROWS_PER_WORKER = 32
+# rows gathered (and shifted) at once for mini-batches: a few MB, so it stays in cache
+GATHER_ROWS = 4096
 
 
 def _train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params, History]:
@@ -229,22 +245,22 @@ def _train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Param
     else:
         X_fit, Y_fit, labels_fit = X, Y, labels
     X_val, labels_val = X[val_rows], labels[val_rows]
-    X_batch = None if in_place else np.empty((batch, X.shape[1]), X.dtype)  # (B, D)
-    Y_batch = None if in_place else np.empty((batch, Y.shape[1]), Y.dtype)  # (B, K)
+    # mini-batches are gathered (and shifted) GATHER_ROWS at a time: fewer, bigger NumPy calls
+    gather = min(n_fit, batch * max(1, GATHER_ROWS // batch))
+    X_batch = None if in_place else np.empty((gather, X.shape[1]), X.dtype)  # (G, D)
+    Y_batch = None if in_place else np.empty((gather, Y.shape[1]), Y.dtype)  # (G, K)
     steps_per_epoch = math.ceil(n_fit / batch)
     opt = make_optimizer(hp.optimizer, params, hp.momentum)
     threads = _blas_threads()
-    workers = 1 if hp.dropout else max(1, min(threads, batch // MIN_ROWS_PER_WORKER))
+    workers = max(1, min(threads, batch // MIN_ROWS_PER_WORKER))
     gradients = _Gradients(params, batch, workers)
     log.info(
         "%d rows to fit on, %d to validate on; %d step(s) of %d rows per epoch, %d epochs; "
         "%d thread(s), %d worker(s)",
         n_fit, len(val_rows), steps_per_epoch, batch, hp.epochs, threads, workers,
     )
-    # workers > 1 run single-threaded BLAS each (see _Gradients)
-    limit = threadpool_limits(1, user_api="blas") if workers > 1 else contextlib.nullcontext()
     try:
-        with limit:
+        with threadpool_limits(1, user_api="blas"):  # the workers are the threads (see _Gradients)
             return _epochs(params, X, Y, labels, X_fit, Y_fit, labels_fit, X_val, labels_val,
                            X_batch, Y_batch, fit_rows, batch, in_place, gradients, opt, rng, hp)
     finally:
@@ -278,13 +294,19 @@ def _epochs(
                 Xb, Yb, lb = X_fit, Y_fit, labels_fit
             else:
                 assert X_batch is not None and Y_batch is not None
-                rows = order[i : i + batch]  # (m,)
-                m = len(rows)
-                if hp.shift:
-                    Xb = shift_rows(X, rows, *random_shifts(m, hp.shift, rng), out=X_batch[:m])
-                else:
-                    Xb = np.take(X, rows, axis=0, out=X_batch[:m])
-                Yb, lb = np.take(Y, rows, axis=0, out=Y_batch[:m]), labels[rows]
+                g = i % len(X_batch)  # position in the gathered rows
+                if g == 0:  # gather the next rows of this epoch's order
+                    rows = order[i : i + len(X_batch)]  # (G,)
+                    m = len(rows)
+                    if hp.shift:
+                        shift_rows(X, rows, *random_shifts(m, hp.shift, rng), out=X_batch[:m])
+                    else:
+                        np.take(X, rows, axis=0, out=X_batch[:m])
+                    np.take(Y, rows, axis=0, out=Y_batch[:m])
+                    labels_batch = labels[rows]
+                size = min(batch, n_fit - i)  # the last batch of an epoch may be short
+                Xb, Yb = X_batch[g : g + size], Y_batch[g : g + size]
+                lb = labels_batch[g : g + size]
             ce, correct = gradients(params, Xb, Yb, lb, hp, rng)
             if not math.isfinite(ce):
                 raise _diverged(ce, f"epoch {epoch}/{hp.epochs}, step {step + 1}", hp)
