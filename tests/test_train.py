@@ -263,23 +263,30 @@ def test_train_stage_best_preset_and_divergence(workflow_copy: Workflow) -> None
 
 
 @pytest.mark.parametrize(
-    ("workers", "block"), [(1, 50), (2, 64), (3, 1000)], ids=["blocks", "2-threads", "3-threads"]
+    ("workers", "block", "dropout"),
+    [(1, 50, 0.0), (2, 64, 0.0), (3, 1000, 0.0), (2, 40, 0.3)],
+    ids=["blocks", "2-threads", "3-threads", "2-threads-dropout"],
 )
-def test_gradients_split_over_threads_and_blocks_add_up(workers: int, block: int) -> None:
+def test_gradients_split_over_threads_and_blocks_add_up(workers: int, block: int, dropout: float) -> None:
     X, Y = _blobs(n=300)
     X, Y = X.astype(np.float64), Y.astype(np.float64)
-    hp = replace(SMALL_SEED, dtype="float64", l2=0.01)
+    hp = replace(SMALL_SEED, dtype="float64", l2=0.01, dropout=dropout)
     params = network.init_params(81, 16, 3, np.random.default_rng(0), "float64", init="he")
     labels = Y.argmax(axis=1)
-    A1, P = network.forward(params, X)
-    expected = network.backward(params, X, Y, A1, P.copy(), l2=0.01)
+    A1 = network.hidden(params, X)
+    if dropout:  # the same mask: drawn for the whole batch from the same generator
+        kept = network.dropout_mask(A1.shape, dropout, np.random.default_rng(0))
+        network.inplace_dropout(A1, dropout, kept)
+    P = network.output(params, A1)
+    ce_expected, correct_expected = network.loss(P, Y), int(np.sum(P.argmax(axis=1) == labels))
+    expected = network.backward(params, X, Y, A1, P, l2=0.01, dropout=dropout)
     gradients = _Gradients(params, len(X), workers, block)
     try:
         ce, correct = gradients(params, X, Y, labels, hp, np.random.default_rng(0))
     finally:
         gradients.close()
-    assert ce == pytest.approx(network.loss(P, Y), rel=1e-12)
-    assert correct == int(np.sum(P.argmax(axis=1) == labels))
+    assert ce == pytest.approx(ce_expected, rel=1e-12)
+    assert correct == correct_expected
     for key, value in expected.items():
         np.testing.assert_allclose(gradients.grads[key], value, rtol=1e-10, atol=1e-14)
 

@@ -5,11 +5,13 @@ schedule and augmentation that the hyperparameters (:mod:`mnistflow.presets`) as
 with one row of history per epoch. ``save_model`` / ``load_model`` keep the weights together with the
 architecture and hyperparameters that made them, in a plain ``.npz`` (no pickle).
 
-Speed: every (n, H) and (n, K) array of a step lives in a :class:`_Workspace` allocated once, and the
-network functions write into it (``out=``), so an epoch allocates nothing big. Full-batch training
-without a validation part uses the caller's X as it is (no copy); mini-batches are gathered with
-``np.take(..., out=)`` (or moved by :func:`mnistflow.augment.shift_rows`) into one batch buffer.
-Memory beyond the data is then about two (batch, H) arrays and a (batch, H) bool mask.
+Speed: a step's gradient is computed by :class:`_Gradients`: one worker thread per BLAS thread
+(Snakemake sets those from the rule's ``threads:``), each on an equal share of the batch's rows,
+walked in cache-sized blocks, with single-threaded BLAS. Every block buffer is allocated once and
+the network functions write into it (``out=``), so an epoch allocates nothing big. Full-batch
+training without a validation part uses the caller's X as it is (no copy); mini-batches are
+gathered with ``np.take(..., out=)`` (or moved by :func:`mnistflow.augment.shift_rows`) 4096 rows
+at a time into one buffer. Memory beyond the data is a few MB.
 
 One ``numpy.random.default_rng(seed)`` drives everything random (initialisation, validation hold-out,
 shuffling, shifts, dropout), in a fixed order, so the same data, hyperparameters and seed give
