@@ -2,9 +2,9 @@
 
 ``seed`` is the original exercise exactly: ``randn * 0.01`` weights, zero biases, full-batch gradient
 descent with learning rate 0.5 for 100 epochs, 256 hidden units (about 90-91 % test accuracy on full
-MNIST). ``best`` trains the same 784-256-10 network well: He initialisation, Adam on mini-batches,
-a cosine learning-rate schedule after a short warm-up, dropout, a little L2, and random +-2 pixel
-shifts of every training image (>= 98.6 % on full MNIST in well under a minute on 2 cores).
+MNIST). ``best`` trains the same 784-256-10 network well: He initialisation, Adam on mini-batches
+of 256, a cosine learning-rate schedule after a one-epoch warm-up, and random +-2 pixel shifts of
+every training image, anew each epoch (98.7-98.8 % on full MNIST in about 40 s on 2 cores).
 
 In config/config.yaml every training key defaults to ``null``, meaning "the preset's value";
 :func:`resolve` fills them in, so the rule's ``params:`` carry the values actually used and
@@ -84,16 +84,16 @@ class Hyperparams:
 PRESETS: dict[str, Hyperparams] = {
     "seed": Hyperparams(),
     "best": Hyperparams(
-        epochs=30,
-        learning_rate=0.002,
-        batch_size=128,
+        epochs=40,
+        learning_rate=0.003,
+        batch_size=256,
         optimizer="adam",
         lr_schedule="cosine",
         warmup_epochs=1,
-        l2=0.0,
-        dropout=0.1,
         shift=2,
         init="he",
+        # l2 and dropout stay 0: in this time budget both cost accuracy on full MNIST (dropout 0.1:
+        # 98.64 % against 98.81 %); the shifts are regularisation enough
     ),
 }
 
