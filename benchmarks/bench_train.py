@@ -9,7 +9,7 @@ one after the other by:
 
 - ``mnistflow``: this project (``preset: seed``, float32), loading its data like the train stage does;
 - ``sklearn``: MLPClassifier(256, solver sgd, batch_size = all rows, lr 0.5, momentum 0, alpha 0),
-  float32 input, no shuffling (a full batch needs none), no early stop;
+  float32 input, other settings at their defaults, except that it never stops early;
 - ``torch``: the same network in PyTorch on the CPU, float32 (skipped when torch is not installed);
 - ``seed-code``: the seed notebook's own float64 NumPy code, copied below as it was written.
 
@@ -127,8 +127,7 @@ def run_sklearn(split: Path, epochs: int, adam: bool = False) -> dict[str, Any]:
     else:
         model = MLPClassifier(
             hidden_layer_sizes=(256,), solver="sgd", batch_size=len(X), learning_rate_init=0.5,
-            momentum=0.0, alpha=0.0, max_iter=epochs, shuffle=False, n_iter_no_change=epochs + 1,
-            tol=0.0, random_state=0,
+            momentum=0.0, alpha=0.0, max_iter=epochs, n_iter_no_change=epochs + 1, random_state=0,
         )
     start = time.perf_counter()
     with warnings.catch_warnings():

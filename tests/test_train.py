@@ -263,13 +263,15 @@ def test_train_stage_best_preset_and_divergence(workflow_copy: Workflow) -> None
 
 
 @pytest.mark.parametrize(
-    ("workers", "block", "dropout"),
-    [(1, 50, 0.0), (2, 64, 0.0), (3, 1000, 0.0), (2, 40, 0.3)],
-    ids=["blocks", "2-threads", "3-threads", "2-threads-dropout"],
+    ("workers", "block", "dropout", "rows"),
+    [(1, 50, 0.0, 300), (2, 64, 0.0, 300), (3, 1000, 0.0, 300), (2, 40, 0.3, 300), (3, 8, 0.0, 2)],
+    ids=["blocks", "2-threads", "3-threads", "2-threads-dropout", "more-threads-than-rows"],
 )
-def test_gradients_split_over_threads_and_blocks_add_up(workers: int, block: int, dropout: float) -> None:
-    X, Y = _blobs(n=300)
-    X, Y = X.astype(np.float64), Y.astype(np.float64)
+def test_gradients_split_over_threads_and_blocks_add_up(
+    workers: int, block: int, dropout: float, rows: int
+) -> None:
+    X_all, Y_all = (a.astype(np.float64) for a in _blobs(n=300))
+    X, Y = X_all[:rows], Y_all[:rows]
     hp = replace(SMALL_SEED, dtype="float64", l2=0.01, dropout=dropout)
     params = network.init_params(81, 16, 3, np.random.default_rng(0), "float64", init="he")
     labels = Y.argmax(axis=1)
@@ -280,8 +282,10 @@ def test_gradients_split_over_threads_and_blocks_add_up(workers: int, block: int
     P = network.output(params, A1)
     ce_expected, correct_expected = network.loss(P, Y), int(np.sum(P.argmax(axis=1) == labels))
     expected = network.backward(params, X, Y, A1, P, l2=0.01, dropout=dropout)
-    gradients = _Gradients(params, len(X), workers, block)
+    gradients = _Gradients(params, 300, workers, block)
     try:
+        # a full batch first, so that stale sums would show in a short batch after it
+        gradients(params, X_all, Y_all, Y_all.argmax(axis=1), hp, np.random.default_rng(1))
         ce, correct = gradients(params, X, Y, labels, hp, np.random.default_rng(0))
     finally:
         gradients.close()

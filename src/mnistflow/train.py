@@ -99,6 +99,9 @@ def _blocks(
 ) -> tuple[float, int]:
     block = part.A1.shape[0]
     total_ce, correct = 0.0, 0
+    if not X.shape[0]:  # more workers than rows (a short last batch): this share adds nothing
+        for value in part.grads.values():
+            value.fill(0)
     for a in range(0, X.shape[0], block):
         Xb, Yb = X[a : a + block], Y[a : a + block]  # (m, D), (m, K) views
         m = Xb.shape[0]
