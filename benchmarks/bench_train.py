@@ -257,10 +257,23 @@ WORKERS = {
 }
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM on Linux (ru_maxrss would also count the parent's
+    peak, which Linux carries over a fork and exec)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def worker(name: str, split: Path, epochs: int) -> None:
     """Run one contender and print its result, with this process's peak memory, as JSON."""
     result = WORKERS[name](split, epochs)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
 

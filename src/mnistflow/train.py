@@ -135,7 +135,10 @@ class _Gradients:
     drawn up front from the one generator.
     """
 
-    def __init__(self, params: network.Params, batch: int, workers: int, block: int = 4096) -> None:
+    def __init__(
+        self, params: network.Params, batch: int, workers: int, block: int | None = None
+    ) -> None:
+        block = block or BLOCK_ROWS
         self.workers = workers
         self.parts = [_Part.allocate(min(block, -(-batch // workers)), params) for _ in range(workers)]
         self.grads = self.parts[0].grads if workers == 1 else {
@@ -230,6 +233,8 @@ def _blas_threads() -> int:
 
 # below this many rows per thread, splitting a batch over threads costs more than it saves
 MIN_ROWS_PER_WORKER = 32
+# rows a worker handles at once: its (rows, H) buffers (4 MB in float32) stay in cache
+BLOCK_ROWS = 4096
 # rows gathered (and shifted) at once for mini-batches: a few MB, so it stays in cache
 GATHER_ROWS = 4096
 
