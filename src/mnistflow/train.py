@@ -27,6 +27,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from queue import SimpleQueue
 from typing import Any
 
 import numpy as np
@@ -60,67 +61,41 @@ History = list[Epoch]
 
 
 @dataclass
-class _Part:
-    """One worker's buffers for a block of up to ``rows`` rows (views of their first m rows serve
-    shorter blocks), and the gradient sums of its share of the batch."""
+class _Scratch:
+    """A worker's buffers for one block of up to ``rows`` rows (views of their first m rows serve
+    shorter blocks)."""
 
     A1: np.ndarray  # (rows, H) hidden activations, then the hidden delta
     P: np.ndarray  # (rows, K) probabilities, then the output delta
     mask: np.ndarray  # (rows, H) bool, relu'
-    grads: network.Grads  # this worker's share of the batch gradient
-    scratch: network.Grads  # one block's gradient, before it is added to ``grads``
 
     @classmethod
-    def allocate(cls, rows: int, params: network.Params) -> _Part:
+    def allocate(cls, rows: int, params: network.Params) -> _Scratch:
         h, k = params["W1"].shape[1], params["W2"].shape[1]
         dtype = params["W1"].dtype
-        return cls(
-            A1=np.empty((rows, h), dtype), P=np.empty((rows, k), dtype), mask=np.empty((rows, h), bool),
-            grads={f"d{name}": np.empty_like(value) for name, value in params.items()},
-            scratch={f"d{name}": np.empty_like(value) for name, value in params.items()},
-        )
+        return cls(np.empty((rows, h), dtype), np.empty((rows, k), dtype), np.empty((rows, h), bool))
 
 
-def _part_gradients(
+def _block_gradients(
     params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray, n: int,
-    part: _Part, dropout: float = 0.0, kept: np.ndarray | None = None,
+    scratch: _Scratch, out: network.Grads, dropout: float = 0.0, kept: np.ndarray | None = None,
 ) -> tuple[float, int]:
-    """Gradient of the batch's mean loss (over ``n`` rows) restricted to the rows X, Y, summed into
-    ``part.grads`` block by block; returns the summed cross-entropy and the count of correct rows.
-    With dropout, ``kept`` is the (rows, H) mask of these rows."""
+    """The part of the gradient of a batch's mean loss (over ``n`` rows) that the rows X (m, D),
+    Y (m, K) contribute, into ``out``; returns their summed cross-entropy and how many are right.
+    With dropout, ``kept`` is the (m, H) mask of these rows."""
     # np.errstate is per thread: say again here that overflow is reported by the loss check
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _blocks(params, X, Y, labels, n, part, dropout, kept)
-
-
-def _blocks(
-    params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray, n: int,
-    part: _Part, dropout: float, kept: np.ndarray | None,
-) -> tuple[float, int]:
-    block = part.A1.shape[0]
-    total_ce, correct = 0.0, 0
-    if not X.shape[0]:  # more workers than rows (a short last batch): this share adds nothing
-        for value in part.grads.values():
-            value.fill(0)
-    for a in range(0, X.shape[0], block):
-        Xb, Yb = X[a : a + block], Y[a : a + block]  # (m, D), (m, K) views
-        m = Xb.shape[0]
-        A1 = network.hidden(params, Xb, out=part.A1[:m])  # (m, H)
+        m = X.shape[0]
+        A1 = network.hidden(params, X, out=scratch.A1[:m])  # (m, H)
         if dropout:
             assert kept is not None
-            network.inplace_dropout(A1, dropout, kept[a : a + block])
-        P = network.output(params, A1, out=part.P[:m])  # (m, K)
-        ce = network.loss(P, Yb)
-        total_ce += ce * m
-        correct += int(np.count_nonzero(np.argmax(P, axis=1) == labels[a : a + block]))
-        if not math.isfinite(ce):
-            break
-        out = part.grads if a == 0 else part.scratch
-        network.backward(params, Xb, Yb, A1, P, dropout=dropout, out=out, mask=part.mask[:m], n=n)
-        if a:
-            for key, value in part.scratch.items():
-                part.grads[key] += value
-    return total_ce, correct
+            network.inplace_dropout(A1, dropout, kept)
+        P = network.output(params, A1, out=scratch.P[:m])  # (m, K)
+        ce = network.loss(P, Y)
+        correct = int(np.count_nonzero(np.argmax(P, axis=1) == labels))
+        if math.isfinite(ce):
+            network.backward(params, X, Y, A1, P, dropout=dropout, out=out, mask=scratch.mask[:m], n=n)
+        return ce * m, correct
 
 
 class _Gradients:
@@ -128,20 +103,28 @@ class _Gradients:
 
     NumPy's elementwise work (bias, ReLU, masks, sums) runs on one core, OpenBLAS splits products
     of 10-column matrices poorly, and its threads spin badly on small products when another process
-    shares the cores (a mini-batch epoch took 9x longer than single-threaded). So each thread takes
-    an equal share of the rows with single-threaded BLAS (the caller limits it), walks it in blocks
-    small enough to stay in cache, and the shares' gradients are added up. Fixed shares and block
-    sizes keep the result bit-identical from run to run; the dropout mask of the whole batch is
-    drawn up front from the one generator.
+    shares the cores (a mini-batch epoch took 9x longer than single-threaded). So the batch is cut
+    into blocks small enough to stay in cache, the worker threads take the next block as soon as
+    they are free (a core slowed by another process just does fewer blocks), each with
+    single-threaded BLAS (the caller limits it), and every block writes its own gradient, added up
+    in block order at the end: the result does not depend on which thread did what, so it is
+    bit-identical from run to run. The dropout mask of the whole batch is drawn up front from the
+    one generator.
     """
 
     def __init__(
         self, params: network.Params, batch: int, workers: int, block: int | None = None
     ) -> None:
-        block = block or BLOCK_ROWS
         self.workers = workers
-        self.parts = [_Part.allocate(min(block, -(-batch // workers)), params) for _ in range(workers)]
-        self.grads = self.parts[0].grads if workers == 1 else {
+        self.block = min(block or BLOCK_ROWS, -(-batch // workers))  # rows per block
+        self.scratch: SimpleQueue[_Scratch] = SimpleQueue()  # one per worker, taken per block
+        for _ in range(workers):
+            self.scratch.put(_Scratch.allocate(self.block, params))
+        self.block_grads = [  # one gradient per block of a full batch
+            {f"d{name}": np.empty_like(value) for name, value in params.items()}
+            for _ in range(-(-batch // self.block))
+        ]
+        self.grads = self.block_grads[0] if len(self.block_grads) == 1 else {
             f"d{name}": np.empty_like(value) for name, value in params.items()
         }
         self.pool = ThreadPoolExecutor(workers) if workers > 1 else None
@@ -155,21 +138,30 @@ class _Gradients:
         kept = None
         if hp.dropout:
             kept = network.dropout_mask((n, params["W1"].shape[1]), hp.dropout, rng)  # (n, H)
-        if self.pool is None:
-            ce, correct = _part_gradients(params, X, Y, labels, n, self.parts[0], hp.dropout, kept)
-        else:
-            cuts = [slice(w * n // self.workers, (w + 1) * n // self.workers) for w in range(self.workers)]
-            results = list(self.pool.map(
-                lambda w: _part_gradients(params, X[cuts[w]], Y[cuts[w]], labels[cuts[w]], n,
-                                          self.parts[w], hp.dropout,
-                                          None if kept is None else kept[cuts[w]]),
-                range(self.workers),
-            ))
-            ce, correct = sum(r[0] for r in results), sum(r[1] for r in results)
+        cuts = [slice(a, min(a + self.block, n)) for a in range(0, n, self.block)]
+
+        def block(i: int) -> tuple[float, int]:
+            scratch = self.scratch.get()
+            try:
+                c = cuts[i]
+                return _block_gradients(params, X[c], Y[c], labels[c], n, scratch,
+                                        self.block_grads[i], hp.dropout,
+                                        None if kept is None else kept[c])
+            finally:
+                self.scratch.put(scratch)
+
+        results = list(self.pool.map(block, range(len(cuts)))) if self.pool else [
+            block(i) for i in range(len(cuts))
+        ]
+        ce, correct = sum(r[0] for r in results), sum(r[1] for r in results)
+        if len(cuts) > 1:
             for key, value in self.grads.items():
-                np.add(self.parts[0].grads[key], self.parts[1].grads[key], out=value)
-                for part in self.parts[2:]:
-                    value += part.grads[key]
+                np.add(self.block_grads[0][key], self.block_grads[1][key], out=value)
+                for grads in self.block_grads[2 : len(cuts)]:
+                    value += grads[key]
+        elif self.grads is not self.block_grads[0]:  # a short last batch of a single block
+            for key, value in self.grads.items():
+                value[...] = self.block_grads[0][key]
         if hp.l2:
             for w in ("W1", "W2"):
                 self.grads[f"d{w}"] += params[w] * params[w].dtype.type(hp.l2)  # d/dW l2/2 |W|^2
