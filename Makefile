@@ -24,8 +24,13 @@ test: setup  ## set up, then run the test suite
 
 lint: setup  ## workflow lint, ruff and mypy
 	$(BIN)/snakemake --lint
-	$(BIN)/ruff check src scripts tests
+	$(BIN)/ruff check src scripts tests benchmarks
 	$(BIN)/mypy
+
+bench: setup  ## benchmarks on full MNIST: make bench IDX_DIR=<directory holding the four IDX files>
+	@test -n "$(IDX_DIR)" || { echo "usage: make bench IDX_DIR=<directory holding the four IDX files>"; exit 2; }
+	$(BIN)/python benchmarks/bench_data.py $(IDX_DIR)
+	$(BIN)/python benchmarks/bench_train.py $(IDX_DIR)
 
 clean:  ## remove everything the workflow produced (keeps .venv)
 	rm -rf data/raw/*.parquet data/processed/*.npz results/*.* results/figures logs .snakemake

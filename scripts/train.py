@@ -8,7 +8,10 @@ from mnistflow.train import Hyperparams, save_model, train, write_history
 def main() -> None:
     hp = Hyperparams(**snakemake.params.hyperparams)
     data = load_split(snakemake.input.split, ["X_train", "Y_train"])
-    X, Y = data["X_train"].astype(hp.dtype, copy=False), data["Y_train"].astype(hp.dtype, copy=False)
+    # keep only what training needs: the test images are freed before the big buffers exist
+    X = data.pop("X_train").astype(hp.dtype, copy=False)
+    Y = data.pop("Y_train").astype(hp.dtype, copy=False)
+    del data
     log.info("training %s on %d rows with %d threads", hp, len(X), snakemake.threads)
     params, history = train(X, Y, hp)
     save_model(snakemake.output.model, params, hp)

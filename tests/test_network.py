@@ -61,31 +61,95 @@ def test_loss_is_finite_when_a_probability_is_zero() -> None:
     assert math.isfinite(network.loss(P, Y)) and network.loss(P, Y) > 30
 
 
+def _loss_of(
+    params: network.Params, X: np.ndarray, Y: np.ndarray, l2: float, dropout: float
+) -> float:
+    """The training loss as a function of the parameters; with dropout, the same mask every call."""
+    A1 = network.hidden(params, X)
+    if dropout:
+        kept = network.dropout_mask(A1.shape, dropout, np.random.default_rng(123))
+        network.inplace_dropout(A1, dropout, kept)
+    return network.loss(network.output(params, A1), Y, params, l2)
+
+
 def _numerical_gradient(
-    params: network.Params, X: np.ndarray, Y: np.ndarray, name: str, h: float = 1e-6
+    params: network.Params, X: np.ndarray, Y: np.ndarray, name: str, h: float = 1e-6,
+    l2: float = 0.0, dropout: float = 0.0,
 ) -> np.ndarray:
     grad = np.zeros_like(params[name])
     for i in np.ndindex(grad.shape):
         old = params[name][i]
         params[name][i] = old + h
-        plus = network.loss(network.forward(params, X)[1], Y)
+        plus = _loss_of(params, X, Y, l2, dropout)
         params[name][i] = old - h
-        minus = network.loss(network.forward(params, X)[1], Y)
+        minus = _loss_of(params, X, Y, l2, dropout)
         params[name][i] = old
         grad[i] = (plus - minus) / (2 * h)
     return grad
 
 
+def _analytic_gradient(
+    params: network.Params, X: np.ndarray, Y: np.ndarray, name: str, l2: float, dropout: float
+) -> np.ndarray:
+    A1 = network.hidden(params, X)
+    if dropout:
+        kept = network.dropout_mask(A1.shape, dropout, np.random.default_rng(123))
+        network.inplace_dropout(A1, dropout, kept)
+    P = network.output(params, A1)
+    return network.backward(params, X, Y, A1, P, l2=l2, dropout=dropout)[f"d{name}"]
+
+
 @pytest.mark.parametrize("name", ["W1", "b1", "W2", "b2"])
-def test_gradients_match_finite_differences(name: str) -> None:
+@pytest.mark.parametrize(
+    ("l2", "dropout"), [(0.0, 0.0), (0.05, 0.0), (0.0, 0.3)], ids=["plain", "l2", "dropout"]
+)
+def test_gradients_match_finite_differences(name: str, l2: float, dropout: float) -> None:
     params, X, Y = _toy()
-    A1, P = network.forward(params, X)
-    analytic = network.backward(params, X, Y, A1, P)[f"d{name}"]
-    numeric = _numerical_gradient(params, X, Y, name)
+    analytic = _analytic_gradient(params, X, Y, name, l2, dropout)
+    numeric = _numerical_gradient(params, X, Y, name, l2=l2, dropout=dropout)
     rel = np.linalg.norm(analytic - numeric) / max(
         np.linalg.norm(analytic) + np.linalg.norm(numeric), 1e-12
     )
     assert rel < 1e-6, f"relative error {rel:.2e} for d{name}"
+
+
+def test_l2_adds_half_squared_weights_to_the_loss() -> None:
+    params, X, Y = _toy()
+    P = network.forward(params, X)[1]
+    squares = float(np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))  # biases not penalised
+    assert network.loss(P, Y, params, 0.1) == pytest.approx(network.loss(P, Y) + 0.05 * squares)
+
+
+def test_buffers_give_the_same_numbers_as_fresh_arrays() -> None:
+    params, X, Y = _toy()
+    A1, P = network.forward(params, X)
+    fresh = network.backward(params, X, Y, A1.copy(), P.copy(), l2=0.01)
+    out = (np.full_like(A1, np.nan), np.full_like(P, np.nan))
+    A1b, Pb = network.forward(params, X, out=out)
+    assert A1b is out[0] and Pb is out[1]
+    np.testing.assert_array_equal(Pb, P)
+    grads = {k: np.full_like(v, np.nan) for k, v in fresh.items()}
+    mask = np.empty(A1.shape, bool)
+    result = network.backward(params, X, Y, A1b, Pb, l2=0.01, out=grads, mask=mask)
+    assert result is grads
+    for key, value in fresh.items():
+        np.testing.assert_array_equal(grads[key], value)
+
+
+def test_he_init_scales_by_fan_in() -> None:
+    params = network.init_params(784, 256, 10, np.random.default_rng(0), "float32", init="he")
+    assert float(params["W1"].std()) == pytest.approx(math.sqrt(2 / 784), rel=0.02)
+    assert float(params["W2"].std()) == pytest.approx(math.sqrt(2 / 256), rel=0.1)
+    assert not params["b1"].any() and not params["b2"].any()
+
+
+def test_inplace_dropout_drops_the_rate_and_keeps_the_mean() -> None:
+    A = np.ones((400, 250), dtype=np.float32)
+    kept = network.dropout_mask(A.shape, 0.25, np.random.default_rng(0))
+    network.inplace_dropout(A, 0.25, kept)
+    assert np.mean(A == 0) == pytest.approx(0.25, abs=0.01)
+    np.testing.assert_allclose(A[A != 0], 1 / 0.75)
+    assert float(A.mean()) == pytest.approx(1.0, abs=0.02)
 
 
 def test_one_gradient_step_lowers_the_loss() -> None:
@@ -103,3 +167,4 @@ def test_predict_is_argmax_of_forward() -> None:
     np.testing.assert_array_equal(
         network.predict(params, X), np.argmax(network.forward(params, X)[1], axis=1)
     )
+    np.testing.assert_array_equal(network.predict(params, X, batch=7), network.predict(params, X))

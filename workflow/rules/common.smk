@@ -1,4 +1,5 @@
 # Config validation and every helper the rules use. No other rule file defines a function.
+from dataclasses import asdict
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -7,6 +8,7 @@ from snakemake.utils import validate
 # `make setup` (pip install -e .).
 from mnistflow._provenance import code_digest
 from mnistflow.config import config_error
+from mnistflow.presets import resolve as resolve_hyperparams
 
 # One line per bad setting, naming the key and what it allows, before any job runs (Snakemake's own
 # validate below would print jsonschema's multi-line report; it stays as the catalogue's usual check).
@@ -53,11 +55,6 @@ def get_fetch_input():
 
 
 def get_hyperparams():
-    """The settings that decide the trained weights, as train.Hyperparams fields."""
-    return {
-        "hidden": config["hidden"],
-        "epochs": config["epochs"],
-        "learning_rate": config["learning_rate"],
-        "seed": config["seed"],
-        "dtype": config["dtype"],
-    }
+    """The settings that decide the trained weights, as train.Hyperparams fields: the preset's values
+    with every non-null training key of the config on top (mnistflow.presets.resolve)."""
+    return asdict(resolve_hyperparams(config))

@@ -7,7 +7,10 @@ rule train:
     params:
         hyperparams=get_hyperparams(),
         code=code("train"),
-    threads: 8  # BLAS threads; Snakemake caps this at --cores and sets OMP/OPENBLAS_NUM_THREADS
+    # Snakemake caps this at --cores and sets OMP/OPENBLAS_NUM_THREADS to it; training then runs that
+    # many worker threads, each with single-threaded BLAS (mnistflow.train), so parallel jobs
+    # never oversubscribe the cores
+    threads: 8
     log:
         "logs/train.log",
     benchmark:
