@@ -10,7 +10,7 @@ from mnistflow.train import load_model
 
 def main() -> None:
     inp = snakemake.input
-    params, _ = load_model(inp.model)
+    params, meta = load_model(inp.model)
     data = load_split(inp.split, ["X_test", "y_test", "y_train"])
     X = data["X_test"].astype(params["W1"].dtype, copy=False)
     check_compatible(params, X, inp.model, inp.split)
@@ -19,6 +19,7 @@ def main() -> None:
         data["y_test"], proba,
         sizes={"train": len(data["y_train"]), "test": len(data["y_test"])},
         config=snakemake.params.config,
+        model=meta,
         files={"parquet": inp.parquet, "split": inp.split, "model": inp.model},
         seconds=stage_seconds(
             {"fetch_mnist": inp.bench_fetch, "prepare": inp.bench_prepare, "train": inp.bench_train}

@@ -46,9 +46,13 @@ def stage_seconds(benchmarks: Mapping[str, str | os.PathLike[str]]) -> dict[str,
 
 def metrics(
     y_true: np.ndarray, proba: np.ndarray, *, sizes: Mapping[str, int], config: Mapping[str, Any],
-    files: Mapping[str, str | os.PathLike[str]], seconds: Mapping[str, float],
+    model: Mapping[str, Any], files: Mapping[str, str | os.PathLike[str]], seconds: Mapping[str, float],
 ) -> dict[str, Any]:
-    """Everything evaluate reports, as a JSON-ready dict. ``proba`` is (n, 10) softmax output."""
+    """Everything evaluate reports, as a JSON-ready dict. ``proba`` is (n, 10) softmax output.
+
+    ``config`` is the workflow's config as given (training keys may be null: "the preset's value");
+    ``model`` is the metadata saved with the weights: the architecture and the resolved hyperparameters.
+    """
     y_pred = np.argmax(proba, axis=1)
     labels = list(range(N_CLASSES))
     per_class = classification_report(
@@ -70,6 +74,7 @@ def metrics(
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "sizes": dict(sizes),
         "config": dict(config),
+        "model": dict(model),
         "sha256": {name: sha256_file(path) for name, path in files.items()},
         "versions": versions(),
         "git_commit": git_commit(),

@@ -109,7 +109,9 @@ def render_html(
     path: str | os.PathLike[str],
 ) -> None:
     """Write the self-contained report page: headline numbers, figures, per-class table, provenance."""
-    test, sizes, cfg = metrics["test"], metrics["sizes"], metrics["config"]
+    test, sizes = metrics["test"], metrics["sizes"]
+    # the settings as given, with the preset's values filled in where a training key was left null
+    cfg = {**metrics["config"], **metrics.get("model", {}).get("hyperparams", {})}
     per_class_rows = "\n".join(
         f"<tr><td>{k}</td><td>{v['precision']:.4f}</td><td>{v['recall']:.4f}</td>"
         f"<td>{v['f1-score']:.4f}</td><td>{int(v['support'])}</td></tr>"
