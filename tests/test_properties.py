@@ -54,6 +54,15 @@ def npz_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return _valid_npz(tmp_path_factory.mktemp("npz") / "model.npz")
 
 
+def _damaged(original: bytes, data: st.DataObject) -> bytes:
+    """``original`` with one to eight bytes overwritten at positions hypothesis picks."""
+    damaged = bytearray(original)
+    positions = data.draw(st.lists(st.integers(0, len(damaged) - 1), min_size=1, max_size=8))
+    for pos in positions:
+        damaged[pos] = data.draw(st.integers(0, 255))
+    return bytes(damaged)
+
+
 def _read_parquet_or_data_error(path: Path, data: bytes) -> None:
     path.write_bytes(data)
     try:
@@ -102,11 +111,7 @@ def test_parquet_reader_on_truncations(tmp_path: Path, parquet_bytes: bytes, fra
 @FILES
 @given(st.data())
 def test_parquet_reader_on_corrupted_bytes(tmp_path: Path, parquet_bytes: bytes, data: st.DataObject) -> None:
-    damaged = bytearray(parquet_bytes)
-    positions = data.draw(st.lists(st.integers(0, len(damaged) - 1), min_size=1, max_size=8))
-    for pos in positions:
-        damaged[pos] = data.draw(st.integers(0, 255))
-    _read_parquet_or_data_error(tmp_path / "mnist.parquet", bytes(damaged))
+    _read_parquet_or_data_error(tmp_path / "mnist.parquet", _damaged(parquet_bytes, data))
 
 
 @FILES
@@ -127,11 +132,7 @@ def test_npz_reader_on_truncations(tmp_path: Path, npz_bytes: bytes, fraction: f
 @FILES
 @given(st.data())
 def test_npz_reader_on_corrupted_bytes(tmp_path: Path, npz_bytes: bytes, data: st.DataObject) -> None:
-    damaged = bytearray(npz_bytes)
-    positions = data.draw(st.lists(st.integers(0, len(damaged) - 1), min_size=1, max_size=8))
-    for pos in positions:
-        damaged[pos] = data.draw(st.integers(0, 255))
-    _load_npz_or_data_error(tmp_path / "model.npz", bytes(damaged))
+    _load_npz_or_data_error(tmp_path / "model.npz", _damaged(npz_bytes, data))
 
 
 @settings(max_examples=60, deadline=None)
@@ -273,8 +274,5 @@ def test_idx_reader_on_truncations(tmp_path: Path, name: str, fraction: float, g
 @given(name=st.sampled_from(_IDX_FILES), gz=st.booleans(), data=st.data())
 def test_idx_reader_on_corrupted_bytes(tmp_path: Path, name: str, gz: bool, data: st.DataObject) -> None:
     content = _valid_idx(name)
-    damaged = bytearray(gzip.compress(content, mtime=0) if gz else content)
-    positions = data.draw(st.lists(st.integers(0, len(damaged) - 1), min_size=1, max_size=8))
-    for pos in positions:
-        damaged[pos] = data.draw(st.integers(0, 255))
-    _read_idx_or_data_error(tmp_path / "idx", name, bytes(damaged), gz)
+    stored = gzip.compress(content, mtime=0) if gz else content
+    _read_idx_or_data_error(tmp_path / "idx", name, _damaged(stored, data), gz)
