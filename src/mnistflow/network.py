@@ -93,10 +93,17 @@ def inplace_dropout(A: np.ndarray, rate: float, kept: np.ndarray) -> np.ndarray:
     return A
 
 
-def hidden(params: Params, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """A1 = relu(X W1 + b1), (n, H); written into ``out`` when given."""
-    A1 = np.matmul(X, params["W1"], out=out)  # (n, H) = Z1 before the bias
-    A1 += params["b1"]
+def hidden(
+    params: Params, X: np.ndarray, out: np.ndarray | None = None, *, folded_bias: bool = False
+) -> np.ndarray:
+    """A1 = relu(X W1 + b1), (n, H); written into ``out`` when given.
+
+    ``folded_bias``: X's last column is all ones and W1's last row is b1 (``params["b1"]`` is not
+    used), so the product already adds the bias: one pass over (n, H) less.
+    """
+    A1 = np.matmul(X, params["W1"], out=out)  # (n, H) = Z1 (before the bias unless folded)
+    if not folded_bias:
+        A1 += params["b1"]
     return inplace_relu(A1)
 
 
@@ -128,7 +135,7 @@ def loss(P: np.ndarray, Y: np.ndarray, params: Params | None = None, l2: float =
 def backward(
     params: Params, X: np.ndarray, Y: np.ndarray, A1: np.ndarray, P: np.ndarray, *,
     l2: float = 0.0, dropout: float = 0.0, out: Grads | None = None, mask: np.ndarray | None = None,
-    n: int | None = None,
+    n: int | None = None, folded_bias: bool = False,
 ) -> Grads:
     """Gradients of :func:`loss` with respect to every parameter, from one forward pass.
 
@@ -140,7 +147,11 @@ def backward(
 
     With ``dropout`` (the rate :func:`inplace_dropout` used), A1 is the dropped activation
     relu(Z1) * M, M in {0, 1/keep}: its derivative by Z1 is 1/keep exactly where A1 > 0, else 0.
+
+    With ``folded_bias`` (see :func:`hidden`), db1 = 1^T dZ1 is dW1's last row: the product X^T dZ1
+    makes it, and no ``db1`` is written (nor L2 applied to that row: only with ``l2=0``).
     """
+    assert not (folded_bias and l2), "L2 would penalise the bias row of a folded W1"
     n = X.shape[0] if n is None else n
     g = out if out is not None else {
         f"d{name}": np.empty_like(value) for name, value in params.items()
@@ -156,7 +167,8 @@ def backward(
     if dropout:
         dZ1 *= dZ1.dtype.type(1.0 / (1.0 - dropout))
     np.matmul(X.T, dZ1, out=g["dW1"])  # (D, H)
-    np.sum(dZ1, axis=0, out=g["db1"])  # (H,)
+    if not folded_bias:
+        np.sum(dZ1, axis=0, out=g["db1"])  # (H,)
     if l2:
         for w in ("W1", "W2"):
             g[f"d{w}"] += params[w] * g[f"d{w}"].dtype.type(l2)  # d/dW of l2/2 |W|^2 = l2 W

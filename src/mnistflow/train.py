@@ -8,10 +8,13 @@ architecture and hyperparameters that made them, in a plain ``.npz`` (no pickle)
 Speed: a step's gradient is computed by :class:`_Gradients`: one worker thread per BLAS thread
 (Snakemake sets those from the rule's ``threads:``), each on an equal share of the batch's rows,
 walked in cache-sized blocks, with single-threaded BLAS. Every block buffer is allocated once and
-the network functions write into it (``out=``), so an epoch allocates nothing big. Full-batch
-training without a validation part uses the caller's X as it is (no copy); mini-batches are
-gathered with ``np.take(..., out=)`` (or moved by :func:`mnistflow.augment.shift_rows`) 4096 rows
-at a time into one buffer. Memory beyond the data is a few MB.
+the network functions write into it (``out=``), so an epoch allocates nothing big. Without
+shifts, the products leave out the input columns that are 0 in every training row (exact; see
+:class:`_Gradients`): the training rows' other columns are copied once, up front (160 MB for
+MNIST's 56,000 x 716); otherwise full-batch training without a validation part uses the caller's
+X as it is. Mini-batches are gathered with ``np.take(..., out=)`` (or moved by
+:func:`mnistflow.augment.shift_rows`) 4096 rows at a time into one buffer. Memory beyond the data
+and that copy is a few MB.
 
 One ``numpy.random.default_rng(seed)`` drives everything random (initialisation, validation hold-out,
 shuffling, shifts, dropout), in a fixed order, so the same data, hyperparameters and seed give
@@ -79,14 +82,16 @@ class _Scratch:
 def _block_gradients(
     params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray, n: int,
     scratch: _Scratch, out: network.Grads, dropout: float = 0.0, kept: np.ndarray | None = None,
+    folded_bias: bool = False,
 ) -> tuple[float, int]:
     """The part of the gradient of a batch's mean loss (over ``n`` rows) that the rows X (m, D),
     Y (m, K) contribute, into ``out``; returns their summed cross-entropy and how many are right.
-    With dropout, ``kept`` is the (m, H) mask of these rows."""
+    With dropout, ``kept`` is the (m, H) mask of these rows; ``folded_bias``: see
+    :func:`mnistflow.network.hidden`."""
     # np.errstate is per thread: say again here that overflow is reported by the loss check
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         m = X.shape[0]
-        A1 = network.hidden(params, X, out=scratch.A1[:m])  # (m, H)
+        A1 = network.hidden(params, X, out=scratch.A1[:m], folded_bias=folded_bias)  # (m, H)
         if dropout:
             assert kept is not None
             network.inplace_dropout(A1, dropout, kept)
@@ -94,8 +99,35 @@ def _block_gradients(
         ce = network.loss(P, Y)
         correct = int(np.count_nonzero(np.argmax(P, axis=1) == labels))
         if math.isfinite(ce):
-            network.backward(params, X, Y, A1, P, dropout=dropout, out=out, mask=scratch.mask[:m], n=n)
+            network.backward(params, X, Y, A1, P, dropout=dropout, out=out, mask=scratch.mask[:m],
+                             n=n, folded_bias=folded_bias)
         return ce * m, correct
+
+
+def live_columns(X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Columns of X (n, D) that are not zero in every one of ``rows`` (default: all), (L,) ascending.
+
+    Read GATHER_ROWS rows at a time, so it needs no (n, D) temporary."""
+    live = np.zeros(X.shape[1], dtype=bool)  # (D,)
+    n = X.shape[0] if rows is None else len(rows)
+    for i in range(0, n, GATHER_ROWS):
+        part = X[i : i + GATHER_ROWS] if rows is None else X[rows[i : i + GATHER_ROWS]]
+        live |= np.any(part != 0, axis=0)
+    return np.flatnonzero(live)
+
+
+def restrict_columns(X: np.ndarray, live: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """[X[rows][:, live], 1]: the live columns of X (n, D) and a column of ones, (n, L + 1).
+
+    What :class:`_Gradients` takes as X when it is given ``live``: the products then skip the
+    columns that are zero anyway, and the ones fold the bias b1 into them."""
+    n = X.shape[0] if rows is None else len(rows)
+    out = np.empty((n, len(live) + 1), X.dtype)  # (n, L + 1)
+    for i in range(0, n, GATHER_ROWS):
+        part = X[i : i + GATHER_ROWS] if rows is None else X[rows[i : i + GATHER_ROWS]]
+        np.take(part, live, axis=1, out=out[i : i + GATHER_ROWS, :-1])
+    out[:, -1] = 1
+    return out
 
 
 class _Gradients:
@@ -110,24 +142,48 @@ class _Gradients:
     in block order at the end: the result does not depend on which thread did what, so it is
     bit-identical from run to run. The dropout mask of the whole batch is drawn up front from the
     one generator.
+
+    Dead input columns: with ``live`` (the columns of X that are not zero in every training row,
+    :func:`live_columns`), X comes as :func:`restrict_columns` made it, (m, L + 1), and the products
+    use W1[live] with b1 as its last row, (L + 1, H). This is exact: a column of zeros adds nothing
+    to X W1, its rows of dW1 = X^T dZ1 are exactly 0 (they get 0, plus l2 W1 with L2, as without the
+    restriction), and the ones column makes X W1 + b1 and db1 = 1^T dZ1 part of the two products.
+    On MNIST 68 of the 784 pixels are 0 in every training image: 9 % less work in the products.
     """
 
     def __init__(
-        self, params: network.Params, batch: int, workers: int, block: int | None = None
+        self, params: network.Params, batch: int, workers: int, block: int | None = None,
+        live: np.ndarray | None = None,
     ) -> None:
         self.workers = workers
         self.block = min(block or BLOCK_ROWS, -(-batch // workers))  # rows per block
         self.scratch: SimpleQueue[_Scratch] = SimpleQueue()  # one per worker, taken per block
         for _ in range(workers):
             self.scratch.put(_Scratch.allocate(self.block, params))
+        self.live = live
+        self.dead = None if live is None else np.setdiff1d(np.arange(len(params["W1"])), live)
+        # the first-layer weights the blocks use: W1[live] with b1 below, (L + 1, H)
+        self.W1_folded = None if live is None else np.empty((len(live) + 1, params["b1"].size),
+                                                            params["W1"].dtype)
+        shapes = self._block_params(params)
         self.block_grads = [  # one gradient per block of a full batch
-            {f"d{name}": np.empty_like(value) for name, value in params.items()}
+            {f"d{name}": np.empty_like(value) for name, value in shapes.items()}
             for _ in range(-(-batch // self.block))
         ]
-        self.grads = self.block_grads[0] if len(self.block_grads) == 1 else {
-            f"d{name}": np.empty_like(value) for name, value in params.items()
+        self.sums = self.block_grads[0] if len(self.block_grads) == 1 else {
+            f"d{name}": np.empty_like(value) for name, value in shapes.items()
         }
+        self.grads = self.sums  # the whole gradient, one array per parameter
+        if live is not None:  # dW1 and db1 are filled from the sums' folded dW1
+            self.grads = {**self.sums, "dW1": np.zeros_like(params["W1"]),
+                          "db1": np.empty_like(params["b1"])}
         self.pool = ThreadPoolExecutor(workers) if workers > 1 else None
+
+    def _block_params(self, params: network.Params) -> network.Params:
+        """The parameters the blocks use: ``params``, or with W1 folded (see the class docstring)."""
+        if self.W1_folded is None:
+            return params
+        return {"W1": self.W1_folded, "W2": params["W2"], "b2": params["b2"]}
 
     def __call__(
         self, params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray,
@@ -139,14 +195,20 @@ class _Gradients:
         if hp.dropout:
             kept = network.dropout_mask((n, params["W1"].shape[1]), hp.dropout, rng)  # (n, H)
         cuts = [slice(a, min(a + self.block, n)) for a in range(0, n, self.block)]
+        folded = self.W1_folded is not None
+        if self.W1_folded is not None:
+            assert self.live is not None
+            np.take(params["W1"], self.live, axis=0, out=self.W1_folded[:-1])  # (L, H)
+            self.W1_folded[-1] = params["b1"]
+        block_params = self._block_params(params)
 
         def block(i: int) -> tuple[float, int]:
             scratch = self.scratch.get()
             try:
                 c = cuts[i]
-                return _block_gradients(params, X[c], Y[c], labels[c], n, scratch,
+                return _block_gradients(block_params, X[c], Y[c], labels[c], n, scratch,
                                         self.block_grads[i], hp.dropout,
-                                        None if kept is None else kept[c])
+                                        None if kept is None else kept[c], folded)
             finally:
                 self.scratch.put(scratch)
 
@@ -155,13 +217,19 @@ class _Gradients:
         ]
         ce, correct = sum(r[0] for r in results), sum(r[1] for r in results)
         if len(cuts) > 1:
-            for key, value in self.grads.items():
+            for key, value in self.sums.items():
                 np.add(self.block_grads[0][key], self.block_grads[1][key], out=value)
                 for grads in self.block_grads[2 : len(cuts)]:
                     value += grads[key]
-        elif self.grads is not self.block_grads[0]:  # a short last batch of a single block
-            for key, value in self.grads.items():
+        elif self.sums is not self.block_grads[0]:  # a short last batch of a single block
+            for key, value in self.sums.items():
                 value[...] = self.block_grads[0][key]
+        if self.live is not None:  # unfold: dW1[live], db1; the dead rows of dW1 are 0
+            dW1 = self.grads["dW1"]
+            dW1[self.live] = self.sums["dW1"][:-1]
+            self.grads["db1"][...] = self.sums["dW1"][-1]
+            if hp.l2:
+                dW1[self.dead] = 0  # the L2 term of the last step is still there
         if hp.l2:
             for w in ("W1", "W2"):
                 self.grads[f"d{w}"] += params[w] * params[w].dtype.type(hp.l2)  # d/dW l2/2 |W|^2
@@ -229,6 +297,22 @@ MIN_ROWS_PER_WORKER = 32
 BLOCK_ROWS = 4096
 # rows gathered (and shifted) at once for mini-batches: a few MB, so it stays in cache
 GATHER_ROWS = 4096
+# leave the input columns that are zero in every training row out of the products (see _Gradients);
+# only without shift, which moves pixels into them
+SKIP_ZERO_COLUMNS = True
+
+
+def _columns_to_use(X: np.ndarray, rows: np.ndarray | None, hp: Hyperparams) -> np.ndarray | None:
+    """The live columns of X's training ``rows`` for :class:`_Gradients`, or None to use them all
+    (a shift moves pixels into the dead columns; or there is nothing to leave out)."""
+    if hp.shift or not SKIP_ZERO_COLUMNS:
+        return None
+    live = live_columns(X, rows)
+    if len(live) in (0, X.shape[1]):
+        return None
+    log.info("%d of %d input columns are 0 in every training row: left out of the products",
+             X.shape[1] - len(live), X.shape[1])
+    return live
 
 
 def _train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params, History]:
@@ -240,22 +324,28 @@ def _train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Param
     fit_rows, val_rows = _holdout(len(X), hp.validation_fraction, rng)
     n_fit = len(fit_rows)
     batch = min(hp.batch_size or n_fit, n_fit)
-    # full batch, nothing to move: step on the data as they are (the seed recipe; no copy of X)
+    # full batch, nothing to move: step on the data as they are (the seed recipe), or on one copy
+    # of their live columns
     in_place = batch == n_fit and not hp.shift
-    if in_place and len(val_rows):
-        X_fit, Y_fit, labels_fit = X[fit_rows], Y[fit_rows], labels[fit_rows]  # one copy, up front
-    else:
-        X_fit, Y_fit, labels_fit = X, Y, labels
     X_val, labels_val = X[val_rows], labels[val_rows]
+    live = _columns_to_use(X, fit_rows if len(val_rows) else None, hp)
+    held_out = in_place and len(val_rows) > 0  # full batch after a hold-out: copy the fit rows once
+    if live is not None:
+        X = restrict_columns(X, live, fit_rows if held_out else None)  # (n_fit or n, L + 1), once
+    elif held_out:
+        X = X[fit_rows]
+    if held_out:
+        Y, labels, fit_rows = Y[fit_rows], labels[fit_rows], np.arange(n_fit)
+    X_fit, Y_fit, labels_fit = X, Y, labels
     # mini-batches are gathered (and shifted) GATHER_ROWS at a time: fewer, bigger NumPy calls
     gather = min(n_fit, batch * max(1, GATHER_ROWS // batch))
-    X_batch = None if in_place else np.empty((gather, X.shape[1]), X.dtype)  # (G, D)
+    X_batch = None if in_place else np.empty((gather, X.shape[1]), X.dtype)  # (G, D or L + 1)
     Y_batch = None if in_place else np.empty((gather, Y.shape[1]), Y.dtype)  # (G, K)
     steps_per_epoch = math.ceil(n_fit / batch)
     opt = make_optimizer(hp.optimizer, params, hp.momentum)
     threads = _blas_threads()
     workers = max(1, min(threads, batch // MIN_ROWS_PER_WORKER))
-    gradients = _Gradients(params, batch, workers)
+    gradients = _Gradients(params, batch, workers, live=live)
     log.info(
         "%d rows to fit on, %d to validate on; %d step(s) of %d rows per epoch, %d epochs; "
         "%d thread(s), %d worker(s)",
