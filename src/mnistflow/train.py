@@ -91,7 +91,9 @@ def _block_gradients(
     # np.errstate is per thread: say again here that overflow is reported by the loss check
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         m = X.shape[0]
-        A1 = network.hidden(params, X, out=scratch.A1[:m], folded_bias=folded_bias)  # (m, H)
+        mask = scratch.mask[:m]  # (m, H) relu'(Z1), from the forward pass when there is no dropout
+        A1 = network.hidden(params, X, out=scratch.A1[:m], folded_bias=folded_bias,
+                            mask=None if dropout else mask)  # (m, H)
         if dropout:
             assert kept is not None
             network.inplace_dropout(A1, dropout, kept)
@@ -99,8 +101,8 @@ def _block_gradients(
         ce = network.loss(P, Y)
         correct = int(np.count_nonzero(np.argmax(P, axis=1) == labels))
         if math.isfinite(ce):
-            network.backward(params, X, Y, A1, P, dropout=dropout, out=out, mask=scratch.mask[:m],
-                             n=n, folded_bias=folded_bias)
+            network.backward(params, X, Y, A1, P, dropout=dropout, out=out, mask=mask, n=n,
+                             folded_bias=folded_bias, active=None if dropout else mask)
         return ce * m, correct
 
 
