@@ -174,7 +174,7 @@ class _Gradients:
             f"d{name}": np.empty_like(value) for name, value in params.items()
         }
         self.columns: list[np.ndarray] | None = None  # each block's live columns, see restrict()
-        self.W1, self.b1 = np.empty_like(params["W1"]), np.empty_like(params["b1"])  # their shapes
+        self.dtype, self.W1_shape = params["W1"].dtype, params["W1"].shape  # (D, H)
         self.pool = ThreadPoolExecutor(workers) if workers > 1 else None
 
     def cuts(self, n: int) -> list[slice]:
@@ -196,7 +196,8 @@ class _Gradients:
             grads["dW1"] = np.empty((len(live) + 1, grads["dW1"].shape[1]), grads["dW1"].dtype)
             grads.pop("db1")  # the last row of the folded dW1
         if self.grads is self.block_grads[0]:  # a single block: the sum needs its own dW1, db1
-            self.grads = {**self.grads, "dW1": np.empty_like(self.W1), "db1": np.empty_like(self.b1)}
+            self.grads = {**self.grads, "dW1": np.empty(self.W1_shape, self.dtype),
+                          "db1": np.empty(self.W1_shape[1], self.dtype)}
         return blocks
 
     def __call__(
