@@ -108,7 +108,7 @@ def _block_gradients(
 
 
 def live_columns(X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-    """Columns of X (n, D) that are not zero in every one of ``rows`` (default: all), (L,) ascending.
+    """Columns of X (n, D) that are not 0 in at least one of ``rows`` (default: all), (L,) ascending.
 
     Read GATHER_ROWS rows at a time, so it needs no (n, D) temporary."""
     live = np.zeros(X.shape[1], dtype=bool)  # (D,)
@@ -122,8 +122,8 @@ def live_columns(X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
 def restrict_columns(X: np.ndarray, live: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """[X[rows][:, live], 1]: the live columns of X (n, D) and a column of ones, (n, L + 1).
 
-    What :class:`_Gradients` takes as X when it is given ``live``: the products then skip the
-    columns that are zero anyway, and the ones fold the bias b1 into them."""
+    A block's input after :meth:`_Gradients.restrict`: its products skip the columns that are 0
+    in all its rows, and the ones fold the bias b1 into them."""
     n = X.shape[0] if rows is None else len(rows)
     out = np.empty((n, len(live) + 1), X.dtype)  # (n, L + 1)
     for i in range(0, n, GATHER_ROWS):
