@@ -136,6 +136,32 @@ def test_buffers_give_the_same_numbers_as_fresh_arrays() -> None:
         np.testing.assert_array_equal(grads[key], value)
 
 
+@pytest.mark.parametrize("folded_bias", [False, True], ids=["bias", "folded-bias"])
+def test_relu_mask_and_folded_bias_give_the_same_gradients(folded_bias: bool) -> None:
+    """The fast paths of the training loop: relu' kept from the forward pass (``mask`` /
+    ``active``), and b1 folded into W1 as the last row against a column of ones in X."""
+    params, X, Y = _toy()
+    A1, P = network.forward(params, X)
+    expected = network.backward(params, X, Y, A1.copy(), P.copy())
+    fast_params, fast_X = params, X
+    if folded_bias:
+        fast_params = {"W1": np.vstack([params["W1"], params["b1"]]), "W2": params["W2"],
+                       "b2": params["b2"]}
+        fast_X = np.hstack([X, np.ones((len(X), 1))])  # (n, D + 1)
+    mask = np.empty(A1.shape, bool)
+    A1_fast = network.hidden(fast_params, fast_X, folded_bias=folded_bias, mask=mask)
+    np.testing.assert_allclose(A1_fast, A1, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(mask, A1 > 0)
+    P_fast = network.output(fast_params, A1_fast)
+    grads = network.backward(fast_params, fast_X, Y, A1_fast, P_fast, folded_bias=folded_bias,
+                             active=mask)
+    if folded_bias:
+        assert "db1" not in grads
+        grads["dW1"], grads["db1"] = grads["dW1"][:-1], grads["dW1"][-1]
+    for key, value in expected.items():
+        np.testing.assert_allclose(grads[key], value, rtol=1e-12, atol=1e-15)
+
+
 def test_he_init_scales_by_fan_in() -> None:
     params = network.init_params(784, 256, 10, np.random.default_rng(0), "float32", init="he")
     assert float(params["W1"].std()) == pytest.approx(math.sqrt(2 / 784), rel=0.02)

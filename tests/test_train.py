@@ -304,3 +304,109 @@ def test_gathering_many_batches_at_once_changes_nothing(monkeypatch: pytest.Monk
     three_at_once, _ = train(X, Y, hp)
     for name in one_by_one:
         np.testing.assert_array_equal(one_by_one[name], three_at_once[name])
+
+
+# --- input columns that are zero in every row of a block ------------------------------------------
+
+
+def _blobs_with_dead_columns(n: int = 240) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_blobs` with the image's first and last columns and its middle pixel 0 in every row,
+    and its second column 0 in the first 100 rows."""
+    X, Y = _blobs(n)
+    images = X.reshape(n, 9, 9)
+    images[:, :, 0] = images[:, :, -1] = images[:, 4, 4] = images[:100, :, 1] = 0
+    return X, Y
+
+
+DEAD = sorted({9 * r for r in range(9)} | {9 * r + 8 for r in range(9)} | {40})  # in every row
+
+
+def test_live_columns_and_their_copy() -> None:
+    X, _ = _blobs_with_dead_columns()
+    live = train_module.live_columns(X)
+    assert list(live) == [j for j in range(81) if j not in DEAD]
+    second = [9 * r + 1 for r in range(9)]
+    assert not set(second) & set(train_module.live_columns(X, np.arange(100)))
+    X[7, 40] = 0.5  # one row lights a dead column: it is live for all rows, but not for the others
+    assert 40 in train_module.live_columns(X)
+    assert 40 not in train_module.live_columns(X, np.array([0, 1, 2, 8]))
+    rows = np.array([3, 7, 200])
+    restricted = train_module.restrict_columns(X, live, rows)
+    np.testing.assert_array_equal(restricted, np.hstack([X[rows][:, live], np.ones((3, 1), X.dtype)]))
+
+
+@pytest.mark.parametrize("block", [4096, 50], ids=["one-block", "blocks-of-50"])
+@pytest.mark.parametrize(
+    "hp",
+    [
+        replace(SMALL_SEED, epochs=30),
+        replace(SMALL_SEED, epochs=10, l2=0.01, momentum=0.9, learning_rate=0.1),
+        replace(SMALL_SEED, epochs=10, optimizer="adam", learning_rate=0.01, l2=0.001, dropout=0.2,
+                validation_fraction=0.25),
+    ],
+    ids=["seed", "l2-momentum", "adam-l2-dropout-validation"],
+)
+def test_leaving_zero_columns_out_gives_the_same_weights(
+    hp: Hyperparams, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X, Y = (a.astype(np.float64) for a in _blobs_with_dead_columns())
+    hp = replace(hp, dtype="float64")
+    monkeypatch.setattr(train_module, "BLOCK_ROWS", block)
+    restricted, history = train(X, Y, hp)
+    again, _ = train(X, Y, hp)
+    for name in restricted:  # bit-identical reruns
+        np.testing.assert_array_equal(again[name], restricted[name])
+    monkeypatch.setattr(train_module, "SKIP_ZERO_COLUMNS", False)
+    full, history_full = train(X, Y, hp)
+    for name in full:  # the same maths; only the order of the sums in the products differs
+        np.testing.assert_allclose(restricted[name], full[name], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose([e.loss for e in history], [e.loss for e in history_full], rtol=1e-9)
+    # the rows of W1 for columns 0 in every row see only the L2 term (or nothing), exactly
+    np.testing.assert_array_equal(restricted["W1"][DEAD], full["W1"][DEAD])
+    initial = network.init_params(81, 16, 3, np.random.default_rng(hp.seed), "float64", init=hp.init)
+    if not hp.l2:
+        np.testing.assert_array_equal(restricted["W1"][DEAD], initial["W1"][DEAD])
+    else:
+        assert not np.array_equal(restricted["W1"][DEAD], initial["W1"][DEAD])
+
+
+def test_zero_columns_are_used_when_images_are_shifted(caplog: pytest.LogCaptureFixture) -> None:
+    X, Y = _blobs_with_dead_columns()
+    with caplog.at_level("INFO", logger="mnistflow.train"):
+        train(X, Y, replace(SMALL_SEED, epochs=1, shift=1))  # moves pixels into the dead columns
+        assert "enter the products" not in caplog.text
+        train(X, Y, replace(SMALL_SEED, epochs=1))
+        assert "input columns: 62 of 81 on average are not 0" in caplog.text
+
+
+@pytest.mark.parametrize(("workers", "block"), [(1, 1000), (1, 64), (2, 64)],
+                         ids=["one-block", "blocks", "2-threads"])
+@pytest.mark.parametrize("l2", [0.0, 0.01], ids=["no-l2", "l2"])
+@pytest.mark.parametrize("validation", [False, True], ids=["all-rows", "some-rows"])
+def test_gradients_without_zero_columns_are_the_whole_gradient(
+    workers: int, block: int, l2: float, validation: bool
+) -> None:
+    X_all, Y_all = (a.astype(np.float64) for a in _blobs_with_dead_columns(n=300))
+    rows = np.arange(20, 300, 2) if validation else None  # the rows to fit on
+    X, Y = (X_all, Y_all) if rows is None else (X_all[rows], Y_all[rows])
+    labels = Y.argmax(axis=1)
+    hp = replace(SMALL_SEED, dtype="float64", l2=l2)
+    params = network.init_params(81, 16, 3, np.random.default_rng(0), "float64", init="he")
+    params["b1"] += 0.1  # a non-zero bias, so that folding it into the product is checked
+    A1, P = network.forward(params, X)
+    ce_expected, correct_expected = network.loss(P, Y), int(np.sum(P.argmax(axis=1) == labels))
+    expected = network.backward(params, X, Y, A1, P, l2=l2)  # P, A1 become the deltas
+    gradients = _Gradients(params, len(X), workers, block)
+    try:
+        blocks = gradients.restrict(X_all, rows)
+        assert gradients.columns is not None and len(blocks) == len(gradients.columns)
+        assert (len(blocks) == 1) == (block == 1000)
+        for _ in range(2):  # twice: nothing of the first call may stay in the sums
+            ce, correct = gradients(params, blocks, Y, labels, hp, np.random.default_rng(0))
+    finally:
+        gradients.close()
+    assert ce == pytest.approx(ce_expected, rel=1e-12)
+    assert correct == correct_expected
+    for key, value in expected.items():
+        np.testing.assert_allclose(gradients.grads[key], value, rtol=1e-10, atol=1e-14)
+    np.testing.assert_array_equal(gradients.grads["dW1"][DEAD], l2 * params["W1"][DEAD])

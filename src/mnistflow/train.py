@@ -9,9 +9,11 @@ Speed: a step's gradient is computed by :class:`_Gradients`: one worker thread p
 (Snakemake sets those from the rule's ``threads:``), each on an equal share of the batch's rows,
 walked in cache-sized blocks, with single-threaded BLAS. Every block buffer is allocated once and
 the network functions write into it (``out=``), so an epoch allocates nothing big. Full-batch
-training without a validation part uses the caller's X as it is (no copy); mini-batches are
-gathered with ``np.take(..., out=)`` (or moved by :func:`mnistflow.augment.shift_rows`) 4096 rows
-at a time into one buffer. Memory beyond the data is a few MB.
+training without shifts copies the training rows once, up front, in blocks that leave out their
+columns that are 0 in all their rows (exact; see :class:`_Gradients`): 146 MB for MNIST's 56,000
+rows, against 176 MB for all 784 columns. Mini-batches are gathered with ``np.take(..., out=)``
+(or moved by :func:`mnistflow.augment.shift_rows`) 4096 rows at a time into one buffer. Memory
+beyond the data and that copy is a few MB.
 
 One ``numpy.random.default_rng(seed)`` drives everything random (initialisation, validation hold-out,
 shuffling, shifts, dropout), in a fixed order, so the same data, hyperparameters and seed give
@@ -68,25 +70,31 @@ class _Scratch:
     A1: np.ndarray  # (rows, H) hidden activations, then the hidden delta
     P: np.ndarray  # (rows, K) probabilities, then the output delta
     mask: np.ndarray  # (rows, H) bool, relu'
+    W1: np.ndarray  # (D + 1, H) a block's W1[live] and b1 below it (see _Gradients.restrict)
 
     @classmethod
     def allocate(cls, rows: int, params: network.Params) -> _Scratch:
-        h, k = params["W1"].shape[1], params["W2"].shape[1]
+        (d, h), k = params["W1"].shape, params["W2"].shape[1]
         dtype = params["W1"].dtype
-        return cls(np.empty((rows, h), dtype), np.empty((rows, k), dtype), np.empty((rows, h), bool))
+        return cls(np.empty((rows, h), dtype), np.empty((rows, k), dtype), np.empty((rows, h), bool),
+                   np.empty((d + 1, h), dtype))
 
 
 def _block_gradients(
     params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray, n: int,
     scratch: _Scratch, out: network.Grads, dropout: float = 0.0, kept: np.ndarray | None = None,
+    folded_bias: bool = False,
 ) -> tuple[float, int]:
     """The part of the gradient of a batch's mean loss (over ``n`` rows) that the rows X (m, D),
     Y (m, K) contribute, into ``out``; returns their summed cross-entropy and how many are right.
-    With dropout, ``kept`` is the (m, H) mask of these rows."""
+    With dropout, ``kept`` is the (m, H) mask of these rows; ``folded_bias``: see
+    :func:`mnistflow.network.hidden`."""
     # np.errstate is per thread: say again here that overflow is reported by the loss check
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         m = X.shape[0]
-        A1 = network.hidden(params, X, out=scratch.A1[:m])  # (m, H)
+        mask = scratch.mask[:m]  # (m, H) relu'(Z1), from the forward pass when there is no dropout
+        A1 = network.hidden(params, X, out=scratch.A1[:m], folded_bias=folded_bias,
+                            mask=None if dropout else mask)  # (m, H)
         if dropout:
             assert kept is not None
             network.inplace_dropout(A1, dropout, kept)
@@ -94,8 +102,35 @@ def _block_gradients(
         ce = network.loss(P, Y)
         correct = int(np.count_nonzero(np.argmax(P, axis=1) == labels))
         if math.isfinite(ce):
-            network.backward(params, X, Y, A1, P, dropout=dropout, out=out, mask=scratch.mask[:m], n=n)
+            network.backward(params, X, Y, A1, P, dropout=dropout, out=out, mask=mask, n=n,
+                             folded_bias=folded_bias, active=None if dropout else mask)
         return ce * m, correct
+
+
+def live_columns(X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Columns of X (n, D) that are not 0 in at least one of ``rows`` (default: all), (L,) ascending.
+
+    Read GATHER_ROWS rows at a time, so it needs no (n, D) temporary."""
+    live = np.zeros(X.shape[1], dtype=bool)  # (D,)
+    n = X.shape[0] if rows is None else len(rows)
+    for i in range(0, n, GATHER_ROWS):
+        part = X[i : i + GATHER_ROWS] if rows is None else X[rows[i : i + GATHER_ROWS]]
+        live |= np.any(part != 0, axis=0)
+    return np.flatnonzero(live)
+
+
+def restrict_columns(X: np.ndarray, live: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """[X[rows][:, live], 1]: the live columns of X (n, D) and a column of ones, (n, L + 1).
+
+    A block's input after :meth:`_Gradients.restrict`: its products skip the columns that are 0
+    in all its rows, and the ones fold the bias b1 into them."""
+    n = X.shape[0] if rows is None else len(rows)
+    out = np.empty((n, len(live) + 1), X.dtype)  # (n, L + 1)
+    for i in range(0, n, GATHER_ROWS):
+        part = X[i : i + GATHER_ROWS] if rows is None else X[rows[i : i + GATHER_ROWS]]
+        np.take(part, live, axis=1, out=out[i : i + GATHER_ROWS, :-1])
+    out[:, -1] = 1
+    return out
 
 
 class _Gradients:
@@ -110,13 +145,24 @@ class _Gradients:
     in block order at the end: the result does not depend on which thread did what, so it is
     bit-identical from run to run. The dropout mask of the whole batch is drawn up front from the
     one generator.
+
+    Zero input columns (full batches, after :meth:`restrict`): each block of rows keeps only the
+    columns of X that are not 0 in all of its rows, plus a column of ones, (m, L + 1), and its
+    products use W1[live] with b1 as the last row, (L + 1, H). This is exact: a column of zeros
+    adds nothing to X W1, its rows of the block's dW1 = X^T dZ1 are exactly 0, and the ones make
+    X W1 + b1 and db1 = 1^T dZ1 part of the two products. On MNIST's 56,000 training rows 68 of
+    the 784 pixels are 0 in every image, and 132 on average in a block of 4,000: 17 % less work.
     """
 
     def __init__(
         self, params: network.Params, batch: int, workers: int, block: int | None = None
     ) -> None:
         self.workers = workers
-        self.block = min(block or BLOCK_ROWS, -(-batch // workers))  # rows per block
+        # rows per block: at most ``block``, and as many equal blocks as make a multiple of the
+        # workers, so that on a quiet machine they all finish together (56,000 rows on 2 workers:
+        # 14 blocks of 4,000 rows, not 13 of 4,096 and one of 2,752)
+        count = -(-batch // min(block or BLOCK_ROWS, -(-batch // workers)))
+        self.block = -(-batch // (-(-count // workers) * workers))
         self.scratch: SimpleQueue[_Scratch] = SimpleQueue()  # one per worker, taken per block
         for _ in range(workers):
             self.scratch.put(_Scratch.allocate(self.block, params))
@@ -127,26 +173,60 @@ class _Gradients:
         self.grads = self.block_grads[0] if len(self.block_grads) == 1 else {
             f"d{name}": np.empty_like(value) for name, value in params.items()
         }
+        self.columns: list[np.ndarray] | None = None  # each block's live columns, see restrict()
+        self.dtype, self.W1_shape = params["W1"].dtype, params["W1"].shape  # (D, H)
         self.pool = ThreadPoolExecutor(workers) if workers > 1 else None
 
+    def cuts(self, n: int) -> list[slice]:
+        """The blocks of a batch of ``n`` rows."""
+        return [slice(a, min(a + self.block, n)) for a in range(0, n, self.block)]
+
+    def restrict(self, X: np.ndarray, rows: np.ndarray | None = None) -> list[np.ndarray]:
+        """Leave each block's zero columns out of its products (see the class docstring), for a
+        full batch of X's ``rows`` (default: all) given at every step. Returns the blocks' inputs
+        (m, L + 1), to pass as X to every call."""
+        n = len(X) if rows is None else len(rows)
+        assert len(self.block_grads) == len(self.cuts(n)), "restrict() is for a full batch"
+        blocks, self.columns = [], []
+        for c, grads in zip(self.cuts(n), self.block_grads, strict=True):
+            block_rows = np.arange(n)[c] if rows is None else rows[c]  # (m,)
+            live = live_columns(X, block_rows)  # (L,)
+            blocks.append(restrict_columns(X, live, block_rows))  # (m, L + 1)
+            self.columns.append(live)
+            grads["dW1"] = np.empty((len(live) + 1, grads["dW1"].shape[1]), grads["dW1"].dtype)
+            grads.pop("db1")  # the last row of the folded dW1
+        if self.grads is self.block_grads[0]:  # a single block: the sum needs its own dW1, db1
+            self.grads = {**self.grads, "dW1": np.empty(self.W1_shape, self.dtype),
+                          "db1": np.empty(self.W1_shape[1], self.dtype)}
+        return blocks
+
     def __call__(
-        self, params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray,
-        hp: Hyperparams, rng: np.random.Generator,
+        self, params: network.Params, X: np.ndarray | list[np.ndarray], Y: np.ndarray,
+        labels: np.ndarray, hp: Hyperparams, rng: np.random.Generator,
     ) -> tuple[float, int]:
-        """Batch gradient into ``self.grads`` (L2 included); returns mean cross-entropy, correct rows."""
-        n = X.shape[0]
+        """Batch gradient into ``self.grads`` (L2 included); returns mean cross-entropy, correct rows.
+        After :meth:`restrict`, X is the list of blocks it returned."""
+        n = Y.shape[0]
         kept = None
         if hp.dropout:
             kept = network.dropout_mask((n, params["W1"].shape[1]), hp.dropout, rng)  # (n, H)
-        cuts = [slice(a, min(a + self.block, n)) for a in range(0, n, self.block)]
+        cuts = self.cuts(n)
+        columns = self.columns
+        assert (columns is None) == isinstance(X, np.ndarray)
 
         def block(i: int) -> tuple[float, int]:
             scratch = self.scratch.get()
             try:
                 c = cuts[i]
-                return _block_gradients(params, X[c], Y[c], labels[c], n, scratch,
+                block_params, Xb = params, X[c] if isinstance(X, np.ndarray) else X[i]
+                if columns is not None:  # W1[live] with b1 below: (L + 1, H)
+                    W1 = scratch.W1[: len(columns[i]) + 1]
+                    np.take(params["W1"], columns[i], axis=0, out=W1[:-1])
+                    W1[-1] = params["b1"]
+                    block_params = {"W1": W1, "W2": params["W2"], "b2": params["b2"]}
+                return _block_gradients(block_params, Xb, Y[c], labels[c], n, scratch,
                                         self.block_grads[i], hp.dropout,
-                                        None if kept is None else kept[c])
+                                        None if kept is None else kept[c], columns is not None)
             finally:
                 self.scratch.put(scratch)
 
@@ -154,7 +234,9 @@ class _Gradients:
             block(i) for i in range(len(cuts))
         ]
         ce, correct = sum(r[0] for r in results), sum(r[1] for r in results)
-        if len(cuts) > 1:
+        if columns is not None:
+            self._add_up_restricted(len(cuts))
+        elif len(cuts) > 1:
             for key, value in self.grads.items():
                 np.add(self.block_grads[0][key], self.block_grads[1][key], out=value)
                 for grads in self.block_grads[2 : len(cuts)]:
@@ -166,6 +248,22 @@ class _Gradients:
             for w in ("W1", "W2"):
                 self.grads[f"d{w}"] += params[w] * params[w].dtype.type(hp.l2)  # d/dW l2/2 |W|^2
         return ce / n, correct
+
+    def _add_up_restricted(self, blocks: int) -> None:
+        """The blocks' gradients added up in block order, each block's folded dW1 into the rows of
+        its live columns of dW1 and db1 (the other rows get exactly 0 from it)."""
+        assert self.columns is not None
+        dW1, db1 = self.grads["dW1"], self.grads["db1"]
+        dW1.fill(0)
+        db1.fill(0)
+        for live, grads in zip(self.columns[:blocks], self.block_grads, strict=True):
+            dW1[live] += grads["dW1"][:-1]  # (L, H); live has no repeats
+            db1 += grads["dW1"][-1]
+        for key in ("dW2", "db2"):
+            value = self.grads[key]
+            np.copyto(value, self.block_grads[0][key])
+            for grads in self.block_grads[1:blocks]:
+                value += grads[key]
 
     def close(self) -> None:
         if self.pool is not None:
@@ -229,6 +327,9 @@ MIN_ROWS_PER_WORKER = 32
 BLOCK_ROWS = 4096
 # rows gathered (and shifted) at once for mini-batches: a few MB, so it stays in cache
 GATHER_ROWS = 4096
+# full batches without shifts (which would move pixels into them): leave each block's input columns
+# that are 0 in all its rows out of its products (see _Gradients)
+SKIP_ZERO_COLUMNS = True
 
 
 def _train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params, History]:
@@ -240,13 +341,16 @@ def _train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Param
     fit_rows, val_rows = _holdout(len(X), hp.validation_fraction, rng)
     n_fit = len(fit_rows)
     batch = min(hp.batch_size or n_fit, n_fit)
-    # full batch, nothing to move: step on the data as they are (the seed recipe; no copy of X)
+    # full batch, nothing to move: step on the same rows every epoch (the seed recipe), in blocks
+    # that leave out their zero columns (see _Gradients.restrict)
     in_place = batch == n_fit and not hp.shift
-    if in_place and len(val_rows):
-        X_fit, Y_fit, labels_fit = X[fit_rows], Y[fit_rows], labels[fit_rows]  # one copy, up front
-    else:
-        X_fit, Y_fit, labels_fit = X, Y, labels
     X_val, labels_val = X[val_rows], labels[val_rows]
+    X_fit: np.ndarray | list[np.ndarray] = X
+    Y_fit, labels_fit = Y, labels
+    if in_place and len(val_rows):
+        Y_fit, labels_fit = Y[fit_rows], labels[fit_rows]  # one copy, up front
+        if not SKIP_ZERO_COLUMNS:
+            X_fit = X[fit_rows]
     # mini-batches are gathered (and shifted) GATHER_ROWS at a time: fewer, bigger NumPy calls
     gather = min(n_fit, batch * max(1, GATHER_ROWS // batch))
     X_batch = None if in_place else np.empty((gather, X.shape[1]), X.dtype)  # (G, D)
@@ -256,6 +360,11 @@ def _train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Param
     threads = _blas_threads()
     workers = max(1, min(threads, batch // MIN_ROWS_PER_WORKER))
     gradients = _Gradients(params, batch, workers)
+    if in_place and SKIP_ZERO_COLUMNS:  # one copy of the blocks' live columns, up front
+        X_fit = gradients.restrict(X, fit_rows if len(val_rows) else None)
+        mean_live = sum(b.shape[1] - 1 for b in X_fit) / len(X_fit)
+        log.info("input columns: %.0f of %d on average are not 0 in a block of %d rows, and only "
+                 "they enter the products", mean_live, X.shape[1], gradients.block)
     log.info(
         "%d rows to fit on, %d to validate on; %d step(s) of %d rows per epoch, %d epochs; "
         "%d thread(s), %d worker(s)",
@@ -271,7 +380,7 @@ def _train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Param
 
 def _epochs(
     params: network.Params, X: np.ndarray, Y: np.ndarray, labels: np.ndarray,
-    X_fit: np.ndarray, Y_fit: np.ndarray, labels_fit: np.ndarray,
+    X_fit: np.ndarray | list[np.ndarray], Y_fit: np.ndarray, labels_fit: np.ndarray,
     X_val: np.ndarray, labels_val: np.ndarray, X_batch: np.ndarray | None, Y_batch: np.ndarray | None,
     fit_rows: np.ndarray, batch: int, in_place: bool, gradients: _Gradients, opt: Optimizer,
     rng: np.random.Generator, hp: Hyperparams,
@@ -313,7 +422,7 @@ def _epochs(
             if not math.isfinite(ce):
                 raise _diverged(ce, f"epoch {epoch}/{hp.epochs}, step {step + 1}", hp)
             opt.step(gradients.grads, lr)
-            total_ce += ce * len(Xb)
+            total_ce += ce * len(Yb)
             total_correct += correct
             step += 1
         loss = total_ce / n_fit + _l2_penalty(params, hp.l2)
