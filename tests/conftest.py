@@ -124,22 +124,24 @@ def workflow_copy(tmp_path: Path) -> Workflow:
     return wf
 
 
-@pytest.fixture(scope="module")
-def finished_workflow(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
-    """A copy of the workflow in which a (fast) full run has completed; shared within a module."""
-    wf = copy_workflow(tmp_path_factory.mktemp("done") / "wf")
+def _fast_run(dest: Path) -> Workflow:
+    """A copy of the workflow at ``dest`` with FAST settings, after one complete run."""
+    wf = copy_workflow(dest)
     wf.set_config(**FAST)
     wf.snakemake()
     return wf
+
+
+@pytest.fixture(scope="module")
+def finished_workflow(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
+    """A copy of the workflow in which a (fast) full run has completed; shared within a module."""
+    return _fast_run(tmp_path_factory.mktemp("done") / "wf")
 
 
 @pytest.fixture(scope="session")
 def _finished_once(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
     """One completed fast run for the whole session; tests get copies (see `finished_copy`)."""
-    wf = copy_workflow(tmp_path_factory.mktemp("finished") / "wf")
-    wf.set_config(**FAST)
-    wf.snakemake()
-    return wf
+    return _fast_run(tmp_path_factory.mktemp("finished") / "wf")
 
 
 @pytest.fixture

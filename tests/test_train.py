@@ -262,6 +262,16 @@ def test_train_stage_best_preset_and_divergence(workflow_copy: Workflow) -> None
     assert json.loads(json.dumps(meta))  # the metadata is plain JSON
 
 
+def _assert_same_step(
+    gradients: _Gradients, got: tuple[float, int], want: tuple[float, int], expected: network.Grads
+) -> None:
+    """A step of _Gradients gave the textbook loss sum, count of right answers and gradients."""
+    assert got[0] == pytest.approx(want[0], rel=1e-12)
+    assert got[1] == want[1]
+    for key, value in expected.items():
+        np.testing.assert_allclose(gradients.grads[key], value, rtol=1e-10, atol=1e-14)
+
+
 @pytest.mark.parametrize(
     ("workers", "block", "dropout", "rows"),
     [(1, 50, 0.0, 300), (2, 64, 0.0, 300), (3, 1000, 0.0, 300), (2, 40, 0.3, 300), (3, 8, 0.0, 2)],
@@ -289,10 +299,7 @@ def test_gradients_split_over_threads_and_blocks_add_up(
         ce, correct = gradients(params, X, Y, labels, hp, np.random.default_rng(0))
     finally:
         gradients.close()
-    assert ce == pytest.approx(ce_expected, rel=1e-12)
-    assert correct == correct_expected
-    for key, value in expected.items():
-        np.testing.assert_allclose(gradients.grads[key], value, rtol=1e-10, atol=1e-14)
+    _assert_same_step(gradients, (ce, correct), (ce_expected, correct_expected), expected)
 
 
 def test_gathering_many_batches_at_once_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -405,8 +412,5 @@ def test_gradients_without_zero_columns_are_the_whole_gradient(
             ce, correct = gradients(params, blocks, Y, labels, hp, np.random.default_rng(0))
     finally:
         gradients.close()
-    assert ce == pytest.approx(ce_expected, rel=1e-12)
-    assert correct == correct_expected
-    for key, value in expected.items():
-        np.testing.assert_allclose(gradients.grads[key], value, rtol=1e-10, atol=1e-14)
+    _assert_same_step(gradients, (ce, correct), (ce_expected, correct_expected), expected)
     np.testing.assert_array_equal(gradients.grads["dW1"][DEAD], l2 * params["W1"][DEAD])
