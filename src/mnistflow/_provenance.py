@@ -15,7 +15,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["code_digest", "git_commit", "git_dirty", "stage_modules", "versions"]
+__all__ = ["code_digest", "files_digest", "git_commit", "git_dirty", "stage_modules", "versions"]
 
 PACKAGE = "mnistflow"
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -73,6 +73,24 @@ def code_digest(script: str | Path) -> str:
     digest = hashlib.sha256()
     for name, path in sorted(stage_modules(script).items()):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def files_digest(paths: list[str] | list[Path]) -> str:
+    """sha256 over the names and contents of files from outside the workflow (IDX files, images).
+
+    A rule passes it as a param so that a changed file reruns the job whatever its modification time:
+    Snakemake compares an input's checksum only when the input is *newer* than the output, so a file
+    replaced by an older one (``cp -p``, ``tar x``, ``rsync -a``, a git checkout) would go unnoticed.
+    Adding, removing or renaming a file changes the digest too.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(Path(p) for p in paths):
+        digest.update(str(path).encode() + b"\0")
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
     return digest.hexdigest()[:16]
 
 
