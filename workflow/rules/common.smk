@@ -6,8 +6,10 @@ from snakemake.utils import validate
 
 # The stage scripts and the code digests below import the mnistflow package (src/), installed by
 # `make setup` (pip install -e .).
-from mnistflow._provenance import code_digest
+from mnistflow._provenance import code_digest, files_digest
 from mnistflow.config import config_error
+from mnistflow.errors import MnistflowError
+from mnistflow.predict import image_files
 from mnistflow.presets import resolve as resolve_hyperparams
 
 # One line per bad setting, naming the key and what it allows, before any job runs (Snakemake's own
@@ -18,7 +20,25 @@ validate(config, "../schemas/config.schema.yaml")
 
 
 def get_final_output():
-    return ["results/metrics.json", "results/report.html"]
+    outputs = ["results/metrics.json", "results/report.html"]
+    if get_images():  # predictions only when the `images` folder holds something to classify
+        outputs += ["results/predictions.csv", "results/predictions.html"]
+    return outputs
+
+
+def get_images(wildcards=None):
+    """The files in the `images` folder (mnistflow.predict.image_files); none when the folder is
+    unset, missing or empty, in which case the predict job itself says so, in one line."""
+    try:
+        return [str(p) for p in image_files(config["images"])]
+    except MnistflowError:
+        return []
+
+
+def get_images_digest(wildcards):
+    """Digest of the names and contents of the images (mnistflow._provenance.files_digest), read
+    only when the predict job is wanted."""
+    return files_digest(get_images())
 
 
 def code(stage):

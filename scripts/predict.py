@@ -1,0 +1,21 @@
+"""Stage predict: model.npz + the images in the `images` folder -> results/predictions.csv + .html."""
+
+from mnistflow._stage import log, run
+from mnistflow.predict import classify, image_files, write_csv
+from mnistflow.predict_report import render_predictions
+from mnistflow.train import load_model
+
+
+def main() -> None:
+    inp, out = snakemake.input, snakemake.output
+    params, _ = load_model(inp.model)
+    files = image_files(snakemake.params.folder)  # the rule's `images` inputs; one message if none
+    predictions = classify(params, inp.model, files)
+    write_csv(out.csv, predictions)
+    render_predictions(predictions, inp.model, out.html)
+    failed = sum(p.error is not None for p in predictions)
+    log.info("classified %d of %d images in %s -> %s", len(predictions) - failed, len(predictions),
+             snakemake.params.folder, out.html)
+
+
+run("predict", main, snakemake.log[0])

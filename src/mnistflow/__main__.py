@@ -1,0 +1,85 @@
+"""The ``mnistflow`` command: classify your own digit images with a trained model.
+
+    mnistflow predict results/model.npz IMAGE...
+
+prints one line per image, the answer and the next two guesses, or why the image could not be used;
+a folder stands for every file in it. Exit status: 0 when every image was classified, 1 when one
+could not be (the others are still classified) or the model was refused, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mnistflow.errors import MnistflowError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mnistflow", description="Use a network trained by the mnistflow workflow."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    predict = commands.add_parser(
+        "predict", help="classify digit images (PNG, JPEG, BMP, GIF, ...)",
+        description="Classify digit images: each is made MNIST-like (grey, white ink on black, "
+        "cropped, scaled to 20x20, centred in 28x28) and given to the network. One line per image.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="a model file written by the workflow "
+                         "(results/model.npz)")
+    predict.add_argument("images", metavar="IMAGE", nargs="+",
+                         help="an image file, or a folder: every file in it")
+    return parser
+
+
+def _expand(arguments: Sequence[str]) -> tuple[list[Path], list[str]]:
+    """Files to classify (a folder's files in place of the folder), and a line per empty folder."""
+    from mnistflow.predict import image_files
+
+    files: list[Path] = []
+    problems: list[str] = []
+    for argument in arguments:
+        if Path(argument).is_dir():
+            try:
+                files.extend(image_files(argument))
+            except MnistflowError as exc:
+                problems.append(str(exc))
+        else:
+            files.append(Path(argument))
+    return files, problems
+
+
+def predict(model: str, arguments: Sequence[str]) -> int:
+    """Print a line per image; 0 when every one was classified, else 1."""
+    # deferred: `mnistflow --help` answers without loading NumPy and Pillow
+    from mnistflow.predict import classify, describe
+    from mnistflow.train import load_model
+
+    files, problems = _expand(arguments)
+    try:
+        params, _ = load_model(model)
+        predictions = classify(params, model, files)
+    except MnistflowError as exc:
+        print(f"mnistflow predict: error: {exc}", file=sys.stderr)
+        return 1
+    for line in problems:
+        print(line)
+    for prediction in predictions:
+        print(describe(prediction))
+    return 1 if problems or any(p.error for p in predictions) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "predict":
+        return predict(args.model, args.images)
+    raise AssertionError(args.command)  # argparse allows only the commands above
+
+
+if __name__ == "__main__":
+    sys.exit(main())
