@@ -1,4 +1,5 @@
 # Config validation and every helper the rules use. No other rule file defines a function.
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,13 +22,13 @@ validate(config, "../schemas/config.schema.yaml")
 
 def get_final_output():
     outputs = ["results/metrics.json", "results/report.html"]
-    if get_images():  # predictions only when the `images` folder holds something to classify
+    if image_paths():  # predictions only when the `images` folder holds something to classify
         outputs += ["results/predictions.csv", "results/predictions.html"]
     return outputs
 
 
-def get_images(wildcards=None):
-    """The files in the `images` folder (mnistflow.predict.image_files); none when the folder is
+def image_paths():
+    """Every file in the `images` folder (mnistflow.predict.image_files); none when the folder is
     unset, missing or empty, in which case the predict job itself says so, in one line."""
     try:
         return [str(p) for p in image_files(config["images"])]
@@ -35,10 +36,20 @@ def get_images(wildcards=None):
         return []
 
 
+# what Snakemake would read as a wildcard ({name}) or a path variable (<name>) in an input file name
+SNAKEMAKE_PATTERN = re.compile(r"[{}]|<[a-z][a-z0-9_]*>")
+
+
+def get_images(wildcards):
+    """The images, as predict's inputs. A file whose name Snakemake would misread is left out of
+    `input:`; predict still classifies it, and get_images_digest still covers it."""
+    return [path for path in image_paths() if not SNAKEMAKE_PATTERN.search(path)]
+
+
 def get_images_digest(wildcards):
-    """Digest of the names and contents of the images (mnistflow._provenance.files_digest), read
-    only when the predict job is wanted."""
-    return files_digest(get_images())
+    """Digest of the names and contents of all the images (mnistflow._provenance.files_digest), a
+    param of predict: read only when the predict job is wanted."""
+    return files_digest(image_paths())
 
 
 def code(stage):
