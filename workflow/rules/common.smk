@@ -85,6 +85,12 @@ def get_fetch_input():
     )
 
 
+def get_recorded_config():
+    """The settings evaluate records in metrics.json: all but `images`, which only predict reads,
+    so that naming a folder of images does not rerun evaluate and report."""
+    return {key: value for key, value in config.items() if key != "images"}
+
+
 def get_hyperparams():
     """The settings that decide the trained weights, as train.Hyperparams fields: the preset's values
     with every non-null training key of the config on top (mnistflow.presets.resolve)."""

@@ -10,7 +10,7 @@ rule evaluate:
         metrics="results/metrics.json",
         predictions="results/predictions.npz",
     params:
-        config=config,
+        config=get_recorded_config(),
         code=code("evaluate"),
     log:
         "logs/evaluate.log",
