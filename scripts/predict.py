@@ -13,9 +13,11 @@ def main() -> None:
     predictions = classify(params, inp.model, files)
     write_csv(out.csv, predictions)
     render_predictions(predictions, inp.model, out.html)
-    failed = sum(p.error is not None for p in predictions)
-    log.info("classified %d of %d images in %s -> %s", len(predictions) - failed, len(predictions),
-             snakemake.params.folder, out.html)
+    problems = [p.error for p in predictions if p.error is not None]
+    for problem in problems:
+        log.warning("%s", problem)
+    log.info("classified %d of %d images in %s -> %s", len(predictions) - len(problems),
+             len(predictions), snakemake.params.folder, out.html)
 
 
 run("predict", main, snakemake.log[0])

@@ -58,8 +58,9 @@ def test_bad_images_are_named_and_the_others_still_classified(
     good = str(EXAMPLES / "3-transparent.png")
     status = main(["predict", str(model), str(tmp_path / "notes.txt"), good, str(tmp_path / "absent.png"),
                    str(tmp_path / "empty")])
-    out = capsys.readouterr().out.splitlines()
-    assert status == 1
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
+    assert status == 1 and captured.err == ""  # each problem once, in order with the answers
     assert f"{tmp_path / 'empty'}: the folder holds no files; put your digit images (PNG, JPEG, ...) " \
         "in it" in out
     assert f"{tmp_path / 'notes.txt'}: not an image (Pillow cannot read this file format)" in out

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,8 +38,6 @@ __all__ = [
     "image_files",
     "write_csv",
 ]
-
-log = logging.getLogger(__name__)
 
 N_DIGITS = 10
 THUMBNAIL = 128  # longer side, in pixels, of the copy of each image kept for the page
@@ -109,7 +106,6 @@ def _prepare(path: Path) -> Prediction:
         thumbnail.thumbnail((THUMBNAIL, THUMBNAIL), Image.Resampling.LANCZOS)
         return Prediction(str(path), pixels=to_mnist(image, path), thumbnail=thumbnail)
     except DataError as exc:
-        log.warning("%s", exc)
         return Prediction(str(path), thumbnail=thumbnail, error=str(exc))
 
 
