@@ -98,7 +98,7 @@ def test_the_centre_is_where_mnist_digits_have_theirs(sample: Digits) -> None:
                         digits.sum(axis=1) @ np.arange(SIDE) / total], axis=1)  # (5000, 2) row, col
     assert np.allclose(centres[:3], [centre_of_mass(d) for d in digits[:3]])
     assert np.allclose(centres.mean(axis=0), CENTRE, atol=0.05)
-    assert np.mean(np.all(np.abs(centres - CENTRE) <= 0.5, axis=1)) > 0.99
+    assert np.all(np.abs(centres - CENTRE) <= 0.5)  # MNIST moved its digits by whole pixels too
 
 
 def _bar(width: int, height: int, size: tuple[int, int] = (300, 200)) -> Image.Image:
