@@ -30,7 +30,7 @@ CENTRE = (14.0, 14.0)  # (row, column) of the centre of mass in MNIST's digits
 # the ink must stand out from the background by this share of the full grey range (255), or the
 # image counts as empty: JPEG noise and paper texture stay below it, faint pencil does not
 MIN_CONTRAST = 0.08
-# a pixel is ink, for the crop, when it is this far from the background towards the darkest ink:
+# a pixel is ink, for the crop, when it is this far from the background towards the strongest ink:
 # the middle of the anti-aliased edge, where the edge of the pen stroke was
 INK_LEVEL = 0.5
 # images larger than this on their longer side are first reduced to it: a 20 px digit needs far
@@ -53,7 +53,7 @@ def read_image(path: str | os.PathLike[str]) -> Image.Image:
             with Image.open(path) as opened:
                 opened.seek(0)  # the first frame of a GIF or an animated PNG
                 opened.load()  # decode now: a truncated file fails here, not later
-                return ImageOps.exif_transpose(opened)  # a phone photo taken sideways: upright
+                return _upright(opened)
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except IsADirectoryError:
@@ -74,15 +74,23 @@ def to_mnist(image: Image.Image, name: str | os.PathLike[str] = "image") -> np.n
     """An image of a digit as MNIST's digits are: (28, 28) float32 in [0, 1], white ink on black.
 
     Any size, colour or grey, with or without alpha. ``name`` is used in the message of the
-    :class:`DataError` raised for an image without ink (blank, or one flat colour).
+    :class:`DataError` raised for an image without ink (blank, or one flat colour). The steps, and
+    why each (the helpers' docstrings give the details):
+
+    1. grey: MNIST has no colour; transparent parts go over a background the ink stands out on;
+    2. ink bright on black, as in MNIST; the paper's colour and the photo's exposure taken out;
+    3. crop to the ink: the digit's size, not the picture's, decides how much it is scaled;
+    4. longer side to 20 px keeping the aspect ratio, anti-aliased: MNIST's size normalisation;
+    5. centre of mass at the centre of 28x28: MNIST's centring;
+    6. grey levels to bytes, then to [0, 1] as prepare does: what the network was trained on.
     """
-    grey = _grey(image)  # (h, w) float64 in 0..255, alpha composited
-    ink = _bright_ink(grey, name)  # (h, w) in [0, 1]: ink bright, background 0
-    rows, cols = _ink_box(ink)
-    small = _fit(ink[rows, cols], BOX)  # (<= 20, <= 20), longer side 20
-    pixels = _place(small, SIDE, CENTRE)  # (28, 28) uint8
-    # the network's input scaling, as prepare.normalise does it (not imported: it pulls in sklearn)
-    X = pixels.astype(np.float32)
+    grey = _grey(image)  # 1. (h, w) float64 in 0..255, alpha composited
+    ink = _bright_ink(grey, name)  # 2. (h, w) in [0, 1]: ink bright, background 0
+    rows, cols = _ink_box(ink)  # 3.
+    small = _fit(ink[rows, cols], BOX)  # 4. (<= 20, <= 20), longer side 20
+    pixels = _place(small, SIDE, CENTRE)  # 5. (28, 28) uint8
+    # 6. prepare.normalise's scaling, written out: importing prepare would pull in scikit-learn
+    X = pixels.astype(np.float32)  # (28, 28)
     X *= 1.0 / 255.0
     return X
 
@@ -93,6 +101,14 @@ def centre_of_mass(pixels: np.ndarray) -> tuple[float, float]:
     rows = float(pixels.sum(axis=1) @ np.arange(pixels.shape[0])) / total
     cols = float(pixels.sum(axis=0) @ np.arange(pixels.shape[1])) / total
     return rows, cols
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says (a phone photo taken sideways), as a copy."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # a damaged EXIF block (Pillow raises many kinds): keep the pixels as stored
+        return image.copy()
 
 
 def _grey(image: Image.Image) -> np.ndarray:
