@@ -105,8 +105,8 @@ table.bars {{ border-collapse: collapse; width: 100%; font-size: .75rem; }}
 .bars tr.top span {{ background: #2b6cb0; }}
 </style></head><body>
 <h1>Your digits, classified</h1>
-<p>{summary} by <code>{html.escape(str(model))}</code>. Each image is turned into what the network
-was trained on, an MNIST digit: grey, white ink on black, cropped to the ink, scaled to fit 20x20
+<p><b>{summary}</b> (model: <code>{html.escape(str(model))}</code>). Each image is turned into what
+the network was trained on, an MNIST digit: grey, white ink on black, cropped to the ink, scaled to fit 20x20
 pixels and centred by its centre of mass in 28x28. The bars are the network's probability for each
 digit.</p>
 <div class="grid">
