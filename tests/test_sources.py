@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,6 +67,24 @@ def test_workflow_on_idx_files_with_the_original_split(workflow_copy: Workflow, 
     assert f"ERROR in fetch_mnist: {path}: bad magic number 0x00000801" in result.stdout
     assert "Traceback" not in (workflow_copy / "logs/fetch_mnist.log").read_text()
     assert not (workflow_copy / "data/raw/mnist.parquet").exists()
+
+
+def test_replaced_idx_files_rerun_the_fetch_whatever_their_modification_times(
+    workflow_copy: Workflow, tmp_path: Path
+) -> None:
+    idx_dir = tmp_path / "idx"
+    write_idx_dir(idx_dir, make_rows(n_train=60, n_test=20, seed=1))
+    settings = ("--config", "source=idx", f"idx_path={idx_dir}", "split=original")
+    workflow_copy.snakemake("data/raw/mnist.parquet", *settings)
+    # touched, same content: nothing reruns
+    for path in idx_dir.iterdir():
+        path.touch()
+    assert workflow_copy.planned_jobs("data/raw/mnist.parquet", *settings) == {}
+    # other files, older than the parquet file (as `cp -p`, `tar x` or `rsync -a` leave them)
+    write_idx_dir(idx_dir, make_rows(n_train=60, n_test=20, seed=2))
+    for path in idx_dir.iterdir():
+        os.utime(path, (946_684_800, 946_684_800))  # 2000-01-01
+    assert workflow_copy.planned_jobs("data/raw/mnist.parquet", *settings) == {"fetch_mnist": 1}
 
 
 @pytest.mark.parametrize(

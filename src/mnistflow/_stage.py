@@ -44,10 +44,16 @@ class _Terminated(BaseException):
 
 def _stop(signum: int, frame: object) -> None:
     """SIGINT -> KeyboardInterrupt, SIGTERM -> _Terminated; later signals are ignored, so that a
-    second one (Ctrl-C reaches the job, and Snakemake forwards a SIGTERM) cannot break the cleanup."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    second one (Ctrl-C reaches the job, and Snakemake forwards a SIGTERM) cannot break the cleanup.
+    (A handler that does nothing, not SIG_IGN: Python reports a signal that arrived before the
+    switch to SIG_IGN as an error.)"""
+    signal.signal(signal.SIGINT, _ignore)
+    signal.signal(signal.SIGTERM, _ignore)
     raise KeyboardInterrupt if signum == signal.SIGINT else _Terminated
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """A later SIGINT or SIGTERM while the job already stops."""
 
 
 # Stages whose arrays are of the configured dtype: for them float32 halves the memory.

@@ -48,13 +48,16 @@ class _Process:
 
 
 def _stat(pid: int) -> tuple[int, str] | None:
-    """(parent PID, start time) of a process from /proc, or None when it does not exist."""
+    """(parent PID, start time) of a live process from /proc, or None when it does not exist or has
+    ended (a zombie, that its parent has not yet reaped, counts as ended)."""
     try:
         text = (_PROC / str(pid) / "stat").read_text()
     except OSError:
         return None
     # the command name (field 2) is in parentheses and may hold spaces: split after the last ')'
     fields = text[text.rindex(")") + 2:].split()
+    if fields[0] in ("Z", "X"):
+        return None
     return int(fields[1]), fields[19]
 
 
