@@ -142,10 +142,10 @@ def save_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> 
 def load_npz(
     path: str | os.PathLike[str], required: Mapping[str, str], rebuild: str
 ) -> dict[str, np.ndarray]:
-    """Load every array of an ``.npz`` and check that the ``required`` names are present.
+    """Load the ``required`` arrays of an ``.npz`` (and only them: other members are not read).
 
     ``required`` maps array names to a short description; ``rebuild`` names the stage to rerun
-    (``snakemake -R <rebuild>``) in the message when the file is missing or unreadable.
+    (``snakemake -R <rebuild>``) in the message when the file is missing, unreadable or lacks one.
     """
     hint = rebuild_hint(rebuild)
     try:
@@ -155,7 +155,11 @@ def load_npz(
             if not isinstance(loaded, np.lib.npyio.NpzFile):  # a lone .npy under an .npz name
                 raise ValueError("a single .npy array, not an .npz archive")
             with loaded as npz:
-                arrays = {name: npz[name] for name in npz.files}
+                missing = [f"{name} ({what})" for name, what in required.items()
+                           if name not in npz.files]
+                if missing:
+                    raise DataError(f"{path}: missing arrays {', '.join(missing)}; {hint}")
+                arrays = {name: npz[name] for name in required}
     except FileNotFoundError:
         raise DataError(f"{path}: file not found; {hint}") from None
     # what damaged zip members or .npy headers raise: unsupported compression is
@@ -163,9 +167,6 @@ def load_npz(
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError,
             SyntaxError, MemoryError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({_short(exc)}); {hint}") from None
-    missing = [f"{name} ({what})" for name, what in required.items() if name not in arrays]
-    if missing:
-        raise DataError(f"{path}: missing arrays {', '.join(missing)}; {hint}")
     return arrays
 
 

@@ -36,7 +36,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from mnistflow import network
-from mnistflow._io import load_npz, save_npz, write_text
+from mnistflow._io import load_npz, rebuild_hint, save_npz, write_text
 from mnistflow.augment import random_shifts, shift_rows
 from mnistflow.errors import DataError, TrainingError
 from mnistflow.optimizers import Optimizer, learning_rate_at, make_optimizer
@@ -492,12 +492,22 @@ def load_model(path: str | os.PathLike[str]) -> tuple[network.Params, dict[str, 
         {"W1": "first-layer weights", "b1": "", "W2": "second-layer weights", "b2": "", "meta": ""},
         rebuild="train",
     )
-    hint = "rebuild it with `snakemake --cores 1 -R train`"
+    hint = rebuild_hint("train")
+    meta_array = arrays.pop("meta")
     try:
-        meta = json.loads(str(arrays.pop("meta")))
+        if meta_array.shape != () or meta_array.dtype.kind != "U":
+            raise ValueError
+        meta = json.loads(str(meta_array))
     except (json.JSONDecodeError, ValueError):
-        raise DataError(f"{path}: its metadata is not valid JSON; {hint}") from None
+        raise DataError(f"{path}: its metadata is not one JSON text; {hint}") from None
+    if not (isinstance(meta, dict) and isinstance(meta.get("hyperparams"), dict)
+            and isinstance(meta.get("architecture"), dict)):
+        raise DataError(f"{path}: its metadata lacks the architecture and hyperparams; {hint}")
     W1, b1, W2, b2 = (arrays[k] for k in ("W1", "b1", "W2", "b2"))
+    wrong = [f"{k} is {a.dtype}" for k, a in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2), strict=True)
+             if a.dtype not in (np.float32, np.float64)]
+    if wrong:
+        raise DataError(f"{path}: weights must be float32 or float64, but {', '.join(wrong)}; {hint}")
     if not (W1.ndim == 2 and W2.ndim == 2 and b1.shape == (W1.shape[1],)
             and W2.shape[0] == W1.shape[1] and b2.shape == (W2.shape[1],)):
         raise DataError(
