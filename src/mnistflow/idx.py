@@ -9,10 +9,15 @@ Datasets in MNIST's layout (MNIST, Fashion-MNIST, KMNIST) ship four of them, usu
     t10k-images-idx3-ubyte    magic 0x00000803, (n_test, 28, 28) uint8
     t10k-labels-idx1-ubyte    magic 0x00000801, (n_test,) uint8
 
+A file is read header first, then no further than the values its header announces (plus one byte,
+to tell whether more follows), and a header announcing more than :data:`MAX_IDX_BYTES` is refused:
+neither a gzip bomb nor a corrupt header can make the reader hold more than the header says.
+
 A location is a local directory or an http(s) URL prefix. Downloads are retried, report progress,
-and go to a temporary file that is renamed into the download cache only once it is complete and
-verified (it decompresses, its IDX header agrees with its length, and its md5 is the expected one),
-so a later run reads the cached copy and never downloads again.
+are bounded in time (``idx_download_timeout`` per attempt) and size, and go to a temporary file that
+is renamed into the download cache (:func:`download_cache`, one folder per URL prefix) only once it
+is complete and verified (it decompresses, its IDX header agrees with its length, and its md5 is the
+expected one), so a later run reads the cached copy and never downloads again.
 
 Checksums are md5 of the *uncompressed* content: the same IDX bytes can be gzip'd in different ways.
 """
@@ -31,6 +36,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import Message
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
@@ -210,24 +216,40 @@ def parse_idx(data: bytes, name: str, where: str) -> np.ndarray:
     return _array(data[header.length:], header, where)
 
 
-def _read_content(stream: _Reader, name: str, where: str, size: int | None) -> tuple[bytes, bytes]:
-    """(header, values) of the uncompressed IDX content in ``stream``, of ``size`` bytes if known.
+@dataclass(frozen=True)
+class _Content:
+    """The uncompressed content of an IDX file: its header, as bytes and decoded, and its values."""
 
-    Reads the header, then no more than the values it announces and one byte (to tell whether more
-    follows), so a file far longer than its header says costs no more memory than the header says.
+    head: bytes
+    header: _Header
+    values: bytes
+
+    def md5(self) -> str:
+        digest = hashlib.md5(self.head)
+        digest.update(self.values)
+        return digest.hexdigest()
+
+
+def _read_content(stream: _Reader, name: str, where: str, size: int | None) -> _Content:
+    """The uncompressed IDX content in ``stream``, checked against its header; ``size``: its length,
+    if known before reading.
+
+    Reads the header, then no more than the values it announces and one byte, so a file far longer
+    than its header says costs no more memory than the header says.
     """
     head = stream.read(_HEADER_BYTES[_kind(name)])
     header = _header(head, name, where)
-    if size is not None:  # a plain file: its length is known before its values are read
+    if size is not None:  # a plain file: its length is checked before its values are read
         _check_count(header, size - header.length, where)
     values = stream.read(header.n_values)
-    more = len(values) == header.n_values and stream.read(1) != b""  # gzip: also checks CRC, length
-    _check_count(header, len(values) + more, where, at_least=more)
-    return head, values
+    # one byte more says whether the file goes on (in gzip, reading to the end checks CRC and length)
+    more = len(values) == header.n_values and stream.read(1) != b""
+    _check_count(header, len(values) + 1 if more else len(values), where, at_least=more)
+    return _Content(head, header, values)
 
 
-def _read_gzip(stored: BinaryIO, name: str, where: str) -> tuple[bytes, bytes]:
-    """(header, values) of a gzip'd IDX file, decompressed as far as the header announces."""
+def _read_gzip(stored: BinaryIO, name: str, where: str) -> _Content:
+    """The content of a gzip'd IDX file, decompressed no further than its header announces."""
     try:
         with gzip.GzipFile(fileobj=stored, mode="rb") as content:
             return _read_content(content, name, where, None)
@@ -235,29 +257,32 @@ def _read_gzip(stored: BinaryIO, name: str, where: str) -> tuple[bytes, bytes]:
         raise DataError(f"{where}: truncated or corrupt gzip data ({exc})") from None
 
 
-def _read_file(path: Path, name: str, where: str, expected_md5: str | None) -> IdxFile:
-    """Check and decode one stored file, gzip'd or plain (told apart by the gzip magic, not the name)."""
+def _read_stored(path: Path, name: str, where: str) -> _Content:
+    """The content of a stored file, gzip'd or plain (told apart by the gzip magic, not the name)."""
     with open(path, "rb") as stored:
         size = os.fstat(stored.fileno()).st_size
         gzipped = stored.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
         stored.seek(0)
         if not gzipped:
-            head, values = _read_content(stored, name, where, size)
-        elif size > MAX_STORED_BYTES:
-            raise DataError(f"{where}: {_size(size)} of gzip data, more than any IDX file this reader "
-                            f"accepts ({_size(MAX_IDX_BYTES)} of values) can take; the file is corrupt")
-        else:
-            head, values = _read_gzip(stored, name, where)
-    digest = hashlib.md5(head)
-    digest.update(values)
-    md5 = digest.hexdigest()
+            return _read_content(stored, name, where, size)
+        if size > MAX_STORED_BYTES:
+            raise DataError(f"{where}: {_size(size)} of gzip data, more than an IDX file within this "
+                            f"reader's limit ({_size(MAX_IDX_BYTES)} of values) takes; the file is "
+                            f"corrupt or not an IDX file")
+        return _read_gzip(stored, name, where)
+
+
+def _read_file(path: Path, name: str, where: str, expected_md5: str | None) -> IdxFile:
+    """Check and decode one stored file; ``where`` (its path or URL) names it in errors."""
+    content = _read_stored(path, name, where)
+    md5 = content.md5()
     if expected_md5 is not None and md5 != expected_md5:
         raise DataError(
             f"{where}: checksum mismatch: the uncompressed content has md5 {md5}, expected "
             f"{expected_md5}; the file is corrupt or a different dataset (set idx_md5 to 'none' or to "
             f"the right checksums)"
         )
-    array = _array(values, _header(head, name, where), where)
+    array = _array(content.values, content.header, where)
     return IdxFile(name, array, where, md5, sha256_file(path))
 
 
@@ -405,7 +430,7 @@ def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int) -> None
     # the socket timeout bounds each wait for the server; the deadline below, the whole attempt
     with urlopen(request, timeout=min(policy.timeout, policy.deadline)) as response, \
             open(dest, "wb") as out:
-        progress = _Progress(url.rsplit("/", 1)[-1], int(response.headers.get("Content-Length") or 0),
+        progress = _Progress(url.rsplit("/", 1)[-1], _announced_length(response.headers),
                              every=min(_PROGRESS_SECONDS, policy.deadline / 10))
         if progress.total > max_bytes:
             raise DataError(f"{url}: the server announces {_size(progress.total)}, more than an IDX "
@@ -424,6 +449,14 @@ def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int) -> None
     if progress.total and progress.received != progress.total:
         raise _UnfinishedError(f"received {progress.received} of {progress.total} bytes")
     progress.done()
+
+
+def _announced_length(headers: Message) -> int:
+    """The Content-Length of a response; 0 if it has none (or not a number)."""
+    try:
+        return max(0, int(headers.get("Content-Length") or 0))
+    except ValueError:
+        return 0
 
 
 class _Progress:
