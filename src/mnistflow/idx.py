@@ -427,10 +427,11 @@ def download(
 def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int) -> None:
     """GET ``url`` into the file ``dest``, within ``policy.deadline`` and ``max_bytes``, with progress."""
     request = Request(url, headers={"User-Agent": f"mnistflow/{__version__}"})
+    start = time.monotonic()
     # the socket timeout bounds each wait for the server; the deadline below, the whole attempt
     with urlopen(request, timeout=min(policy.timeout, policy.deadline)) as response, \
             open(dest, "wb") as out:
-        progress = _Progress(url.rsplit("/", 1)[-1], _announced_length(response.headers),
+        progress = _Progress(url.rsplit("/", 1)[-1], _announced_length(response.headers), start,
                              every=min(_PROGRESS_SECONDS, policy.deadline / 10))
         if progress.total > max_bytes:
             raise DataError(f"{url}: the server announces {_size(progress.total)}, more than an IDX "
@@ -444,8 +445,8 @@ def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int) -> None
                 raise DataError(f"{url}: the server sent more than {_size(max_bytes)}, more than an "
                                 f"IDX file can take; this is not an IDX file")
             if progress.elapsed() > policy.deadline:
-                raise _UnfinishedError(f"not complete after {policy.deadline:g} s (idx_download_timeout): "
-                                  f"{progress.so_far()}")
+                raise _UnfinishedError(f"not complete after {policy.deadline:g} s "
+                                       f"(idx_download_timeout): {progress.so_far()}")
     if progress.total and progress.received != progress.total:
         raise _UnfinishedError(f"received {progress.received} of {progress.total} bytes")
     progress.done()
@@ -463,10 +464,10 @@ class _Progress:
     """Log lines for one download: a bar at every 10 % of the announced length (if any), and the
     bytes received every ``every`` seconds in between, so a slow download shows that it moves."""
 
-    def __init__(self, name: str, total: int, every: float) -> None:
+    def __init__(self, name: str, total: int, start: float, every: float) -> None:
         self.name, self.total, self.every = name, total, every  # total: 0 if not announced
         self.received, self.tenths = 0, -1
-        self.start = self.logged = time.monotonic()
+        self.start = self.logged = start  # time.monotonic() when the request was sent
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
