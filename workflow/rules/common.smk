@@ -34,7 +34,11 @@ def get_fetch_params():
     source = config["source"]
     params = {"source": source}
     if source == "idx":
-        params.update(idx_path=config["idx_path"], idx_md5=config["idx_md5"])
+        params.update(
+            idx_path=config["idx_path"],
+            idx_md5=config["idx_md5"],
+            idx_download_timeout=config["idx_download_timeout"],
+        )
     elif source == "openml":
         params.update(
             openml_name=config["openml_name"],
