@@ -295,9 +295,19 @@ def _holdout(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndar
 
 def _diverged(value: float, where: str, hp: Hyperparams) -> TrainingError:
     return TrainingError(
-        f"the loss became {value} at {where} with learning_rate={hp.learning_rate:g}: training "
-        f"diverged; try a smaller learning_rate"
+        f"the loss became {value} at {where} with {_step_settings(hp)}: training diverged; "
+        f"try a smaller {' or '.join(_step_keys(hp))}"
     )
+
+
+def _step_keys(hp: Hyperparams) -> list[str]:
+    """The settings that scale a step: the learning rate, and l2 when set (W -= lr * l2 * W each
+    step, so with plain gradient descent lr * l2 > 2 alone makes the weights grow without bound)."""
+    return ["learning_rate", "l2"] if hp.l2 else ["learning_rate"]
+
+
+def _step_settings(hp: Hyperparams) -> str:
+    return ", ".join(f"{key}={getattr(hp, key):g}" for key in _step_keys(hp))
 
 
 def _l2_penalty(params: network.Params, l2: float) -> float:
@@ -456,8 +466,8 @@ def _epochs(
     for name, value in params.items():
         if not np.all(np.isfinite(value)):
             raise TrainingError(
-                f"weights {name} are not finite after training with "
-                f"learning_rate={hp.learning_rate:g}; try a smaller learning_rate"
+                f"weights {name} are not finite after training with {_step_settings(hp)}; "
+                f"try a smaller {' or '.join(_step_keys(hp))}"
             )
     return params, history
 
