@@ -64,12 +64,12 @@ def _check_random_split(labels: np.ndarray, test_size: float, stratify: bool) ->
                           f"but the data has {n}")
     n_test = math.ceil(test_size * n)
     n_train = n - n_test
-    if n_train < 1:
-        raise ConfigError(
-            f"test_size: {test_size} of {n} rows puts {n_test} rows in the test part and leaves "
-            f"{n_train} to train on; choose test_size <= {_at_most((n - 1) / n)}"
-        )
     if not stratify:
+        if n_train < 1:
+            raise ConfigError(
+                f"test_size: {test_size} of {n} rows puts {n_test} rows in the test part and leaves "
+                f"{n_train} to train on; choose test_size <= {_at_most((n - 1) / n)}"
+            )
         return
     classes, counts = np.unique(labels, return_counts=True)
     k = len(classes)
