@@ -105,7 +105,7 @@ def test_extreme_value_is_refused_naming_the_key(key: str, value: object) -> Non
         ("momentum", 0.9999999),
         ("dropout", 0.9999999),
         ("validation_fraction", 0.4999999),
-        ("validation_fraction", 1e-300),
+        ("validation_fraction", 1e-300),  # train judges it against the rows (ConfigError)
         ("epochs", 1_000_000),
         ("hidden", 100_000),
         ("openml_test_rows", 2**63),  # the fetch compares it with the rows (ConfigError)

@@ -238,6 +238,16 @@ def test_non_finite_hyperparameter_is_refused_naming_it(key: str, value: float) 
         replace(SMALL_SEED, **{key: value}).check()
 
 
+def test_validation_fraction_that_holds_out_no_row_is_refused_with_one_that_does() -> None:
+    X, Y = _blobs()  # 240 rows
+    hp = replace(SMALL_SEED, epochs=1, validation_fraction=1e-300, patience=2)
+    with pytest.raises(ConfigError, match=r"^validation_fraction: 1e-300 of 240 training rows holds "
+                                          r"out no row; choose validation_fraction >= 0\.004167, or 0"):
+        train(X, Y, hp)
+    _, history = train(X, Y, replace(hp, validation_fraction=0.004167))
+    assert history[0].val_accuracy is not None
+
+
 def test_wrong_dtype_is_refused() -> None:
     X, Y = _blobs()
     with pytest.raises(Exception, match="float64"):

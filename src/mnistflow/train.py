@@ -38,7 +38,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from mnistflow import network
 from mnistflow._io import load_npz, save_npz, write_text
 from mnistflow.augment import random_shifts, shift_rows
-from mnistflow.errors import DataError, TrainingError
+from mnistflow.errors import ConfigError, DataError, TrainingError
 from mnistflow.optimizers import Optimizer, learning_rate_at, make_optimizer
 from mnistflow.presets import Hyperparams
 
@@ -285,8 +285,13 @@ def _check_data(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> None:
 def _holdout(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Row numbers to fit on and to validate on: a random ``fraction`` of the rows is held out."""
     n_val = round(n * fraction)
-    if not n_val:
+    if not fraction:
         return np.arange(n), np.arange(0)
+    if not n_val:  # a tiny fraction would hold out nothing, silently: no validation, no early stop
+        raise ConfigError(
+            f"validation_fraction: {fraction} of {n} training rows holds out no row; choose "
+            f"validation_fraction >= {math.ceil(1e6 / n) / 1e6:g}, or 0 for no validation"
+        )
     if n_val >= n:
         raise DataError(f"validation_fraction={fraction} leaves no rows to train on ({n} rows)")
     order = rng.permutation(n)
