@@ -11,7 +11,6 @@ import math
 import re
 import site
 import subprocess
-import sys
 import venv
 from pathlib import Path
 from typing import Any
@@ -298,18 +297,18 @@ def test_python_at_a_path_with_a_space_stops_before_any_job(tmp_path: Path) -> N
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert f"the Python running Snakemake is at a path with a space or another character the shell " \
-        f"splits on ({python})" in out
+        f"would need quoted ({python})" in out
     assert "make run VENV=$HOME/venvs/mnistflow" in out
     assert "No such file or directory" not in out
     _nothing_written(wf)
 
 
 def test_workflow_in_a_folder_with_a_space_runs(tmp_path: Path) -> None:
+    # only the interpreter's path matters (here this test's Python, at a path without a space)
     wf = copy_workflow(tmp_path / "my projects" / "mnist flow")
     wf.set_config(**FAST)
     wf.snakemake()
     assert (wf / "results/report.html").is_file()
-    assert " " not in sys.executable  # the condition under which it can run
 
 
 def test_make_refuses_an_environment_at_a_path_with_a_space(tmp_path: Path) -> None:

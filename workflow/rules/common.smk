@@ -26,7 +26,7 @@ validate(config, "../schemas/config.schema.yaml")
 if shlex.quote(sys.executable) != sys.executable:
     raise WorkflowError(
         f"the Python running Snakemake is at a path with a space or another character the shell "
-        f"splits on ({sys.executable}): Snakemake runs each job's script with that path unquoted, "
+        f"would need quoted ({sys.executable}): Snakemake runs each job's script with that path unquoted, "
         f"so every job would fail. Use a Python environment at a path without one, e.g. "
         f"`make run VENV=$HOME/venvs/mnistflow` (the workflow folder itself may have spaces)"
     )
