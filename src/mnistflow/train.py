@@ -38,7 +38,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from mnistflow import network
 from mnistflow._io import load_npz, rebuild_hint, save_npz, write_text
 from mnistflow.augment import random_shifts, shift_rows
-from mnistflow.errors import DataError, TrainingError
+from mnistflow.errors import ConfigError, DataError, TrainingError
 from mnistflow.optimizers import Optimizer, learning_rate_at, make_optimizer
 from mnistflow.presets import Hyperparams
 
@@ -285,8 +285,13 @@ def _check_data(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> None:
 def _holdout(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Row numbers to fit on and to validate on: a random ``fraction`` of the rows is held out."""
     n_val = round(n * fraction)
-    if not n_val:
+    if not fraction:
         return np.arange(n), np.arange(0)
+    if not n_val:  # a tiny fraction would hold out nothing, silently: no validation, no early stop
+        raise ConfigError(
+            f"validation_fraction: {fraction} of {n} training rows holds out no row; choose "
+            f"validation_fraction >= {math.ceil(1e6 / n) / 1e6:g}, or 0 for no validation"
+        )
     if n_val >= n:
         raise DataError(f"validation_fraction={fraction} leaves no rows to train on ({n} rows)")
     order = rng.permutation(n)
@@ -295,9 +300,19 @@ def _holdout(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndar
 
 def _diverged(value: float, where: str, hp: Hyperparams) -> TrainingError:
     return TrainingError(
-        f"the loss became {value} at {where} with learning_rate={hp.learning_rate:g}: training "
-        f"diverged; try a smaller learning_rate"
+        f"the loss became {value} at {where} with {_step_settings(hp)}: training diverged; "
+        f"try a smaller {' or '.join(_step_keys(hp))}"
     )
+
+
+def _step_keys(hp: Hyperparams) -> list[str]:
+    """The settings that scale a step: the learning rate, and l2 when set (W -= lr * l2 * W each
+    step, so with plain gradient descent lr * l2 > 2 alone makes the weights grow without bound)."""
+    return ["learning_rate", "l2"] if hp.l2 else ["learning_rate"]
+
+
+def _step_settings(hp: Hyperparams) -> str:
+    return ", ".join(f"{key}={getattr(hp, key):g}" for key in _step_keys(hp))
 
 
 def _l2_penalty(params: network.Params, l2: float) -> float:
@@ -456,8 +471,8 @@ def _epochs(
     for name, value in params.items():
         if not np.all(np.isfinite(value)):
             raise TrainingError(
-                f"weights {name} are not finite after training with "
-                f"learning_rate={hp.learning_rate:g}; try a smaller learning_rate"
+                f"weights {name} are not finite after training with {_step_settings(hp)}; "
+                f"try a smaller {' or '.join(_step_keys(hp))}"
             )
     return params, history
 

@@ -2,10 +2,13 @@
 import contextlib
 import importlib.util
 import os
+import shlex
 import signal
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 # The stage scripts and the code digests below import the mnistflow package (src/), installed by
@@ -17,9 +20,21 @@ from mnistflow.presets import resolve as resolve_hyperparams
 
 # One line per bad setting, naming the key and what it allows, before any job runs (Snakemake's own
 # validate below would print jsonschema's multi-line report; it stays as the catalogue's usual check).
-if error := config_error(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"):
+# The config files themselves are read again for keys set twice, which loading them hides.
+if error := config_error(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml",
+                         workflow.configfiles):
     raise error
 validate(config, "../schemas/config.schema.yaml")
+
+# Snakemake starts every `script:` job as `<python> <script>` in bash without quoting the interpreter
+# (snakemake/script/__init__.py, 9.27), so a space in its path breaks each job: stop before the first.
+if shlex.quote(sys.executable) != sys.executable:
+    raise WorkflowError(
+        f"the Python running Snakemake is at a path with a space or another character the shell "
+        f"would need quoted ({sys.executable}): Snakemake runs each job's script with that path unquoted, "
+        f"so every job would fail. Use a Python environment at a path without one, e.g. "
+        f"`make run VENV=$HOME/venvs/mnistflow` (the workflow folder itself may have spaces)"
+    )
 
 
 def code(stage):
