@@ -11,7 +11,13 @@ SNAKEMAKE_ARGS ?=
 
 setup: $(VENV)/.installed
 
+# Snakemake runs each job's script as `<python> <script>` without quoting the interpreter's path, so
+# an environment at a path with a space (a checkout in "My Projects") could run no job: stop here.
 $(VENV)/.installed: pyproject.toml
+	@case "$(abspath $(VENV))" in *[[:space:]]*) echo "make: the environment would be at" \
+	  "'$(abspath $(VENV))', a path with a space, and Snakemake cannot run scripts from there;" \
+	  "put it at a path without one: make $(or $(MAKECMDGOALS),setup) VENV=\$$HOME/venvs/mnistflow" >&2; \
+	  exit 2;; esac
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@

@@ -1,8 +1,8 @@
 """Stage report: metrics.json + predictions + training log -> figures and results/report.html."""
 
-from mnistflow._io import load_npz, read_json
 from mnistflow._stage import log, run
 from mnistflow.checks import load_split
+from mnistflow.evaluate import load_predictions, read_metrics
 from mnistflow.report import (
     plot_confusion,
     plot_loss,
@@ -14,9 +14,9 @@ from mnistflow.report import (
 
 def main() -> None:
     inp, out = snakemake.input, snakemake.output
-    metrics = read_json(inp.metrics, rebuild="evaluate")
-    pred = load_npz(inp.predictions, {"y_true": "", "y_pred": ""}, rebuild="evaluate")
+    metrics = read_metrics(inp.metrics)
     images = load_split(inp.split, ["X_test"])["X_test"]
+    pred = load_predictions(inp.predictions, len(images))
     plot_loss(read_history(inp.history), out.loss)
     plot_confusion(metrics["confusion_matrix"], out.confusion)
     plot_misclassified(images, pred["y_true"], pred["y_pred"], out.misclassified)

@@ -45,8 +45,8 @@ def test_shipped_config_is_valid() -> None:
         ("epochs", "ten", ["got 'ten'", "an integer"]),
         ("test_size", 0, ["> 0", "< 1"]),
         ("test_size", 1.5, ["> 0", "< 1"]),
-        ("learning_rate", 0, ["a number > 0"]),
-        ("learning_rate", -0.5, ["a number > 0"]),
+        ("learning_rate", 0, ["a finite number > 0"]),
+        ("learning_rate", -0.5, ["a finite number > 0"]),
         ("hidden", 0, [">= 1"]),
         ("random_state", -1, [">= 0"]),
         ("seed", "x", ["an integer"]),
@@ -190,8 +190,8 @@ def test_damaged_split_in_process(
     path = tmp_path / "split.npz"
     path.write_bytes((_finished_once / "data/processed/split.npz").read_bytes())
     damage(path)
-    with pytest.raises(DataError) as info:
-        load_split(path, ["X_train", "Y_train"])
+    with pytest.raises(DataError) as info:  # every array a stage reads (only those are checked)
+        load_split(path, ["X_train", "Y_train", "X_test", "y_test"])
     assert str(info.value).startswith(f"{path}: ")
     assert message in str(info.value)
     assert str(info.value).endswith("rebuild it with `snakemake --cores 1 -R prepare`")

@@ -10,13 +10,20 @@ import gzip
 import http.server
 import logging
 import re
+import struct
+import subprocess
+import sys
 import threading
+import time
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
+from conftest import ROOT
 from fake_sources import (
     IDX_FILES,
     Rows,
@@ -303,3 +310,211 @@ def test_download_gives_up_after_the_retries(tmp_path: Path, flaky_server: type[
     with pytest.raises(DataError, match=r"could not download it after 3 attempts \(.*received \d+ of"):
         idx.read_idx(url, "train-labels-idx1-ubyte", downloads=tmp_path, retries=3, retry_delay=0)
     assert not [p for p in tmp_path.rglob("*") if p.is_file()], "partial download kept"
+
+
+# --- issue 8: one download folder per URL prefix ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("a+b", "a_b"), ("a~b", "a_b"), ("a:b", "a_b"), ("a/b", "a_b")],
+    ids=["plus", "tilde", "colon", "slash"],
+)
+def test_two_url_prefixes_never_share_downloaded_files(tmp_path: Path, first: str, second: str) -> None:
+    datasets = {first: make_rows(n_train=6, n_test=3, seed=1), second: make_rows(n_train=8, n_test=4, seed=2)}
+    for folder, dataset in datasets.items():
+        write_idx_dir(tmp_path / "site" / "files" / folder, dataset)
+    downloads = tmp_path / "dl"
+    with serve(tmp_path / "site") as server:
+        for folder, dataset in datasets.items():
+            _assert_rows(sources.load_idx(f"{server.url}/files/{folder}/", downloads=downloads), dataset)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "shared"),
+    [
+        ("http://host/files/a+b/", "http://host/files/a_b/", False),
+        ("http://host/mnist/", "https://host/mnist/", False),
+        ("http://host:8000/mnist/", "http://host_8000/mnist/", False),
+        ("http://host/mnist/", "http://user@host/mnist/", False),
+        ("http://host/MNIST/", "http://host/mnist/", False),
+        ("http://host/mnist", "http://host/mnist/", True),
+        ("http://host/mnist//", "http://host/mnist/", True),
+    ],
+    ids=["plus", "scheme", "port", "user", "case", "trailing_slash", "two_trailing_slashes"],
+)
+def test_download_folder_is_one_to_one_with_the_url_prefix(first: str, second: str, shared: bool) -> None:
+    # a prefix and the prefix with trailing slashes name the same files (prefix.rstrip("/") + "/name")
+    assert (idx.download_cache(first, "dl") == idx.download_cache(second, "dl")) == shared
+    assert idx.download_cache(first, "dl").parent.parent == Path("dl", "idx")
+
+
+# --- issue 8: reading no more than the header announces ---------------------------------------------
+
+_LABELS = struct.pack(">II", 0x0801, 20) + bytes(20)  # an IDX labels file: 20 labels, all 0
+_BOMB_BYTES = 128 << 20  # what the bad files inflate to: far more than the reader is allowed below
+
+
+def _gzip_bomb(path: Path, header: bytes) -> None:
+    """A gzip file of ~130 kB holding ``header`` then 128 MiB of zeros."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip wrapper
+    zeros = bytes(1 << 20)
+    with open(path, "wb") as out:
+        out.write(compressor.compress(header))
+        for _ in range(_BOMB_BYTES >> 20):
+            out.write(compressor.compress(zeros))
+        out.write(compressor.flush())
+
+
+def _plain_with_zeros(path: Path, header: bytes) -> None:
+    """``header`` then zeros up to 128 MiB, as a sparse file (no disk space used)."""
+    with open(path, "wb") as out:
+        out.write(header)
+        out.truncate(_BOMB_BYTES)
+
+
+BOMBS: dict[str, tuple[Callable[[Path, bytes], None], bytes, str, str]] = {
+    "gzip_more_than_announced": (_gzip_bomb, _LABELS, "train-labels-idx1-ubyte.gz",
+                                 r"announces 20 labels \(20 bytes of values\) but the file holds at "
+                                 r"least 21 bytes"),
+    "plain_more_than_announced": (_plain_with_zeros, _LABELS, "train-labels-idx1-ubyte",
+                                  rf"announces 20 labels .* holds {_BOMB_BYTES - 8} bytes"),
+    "gzip_absurd_announcement": (_gzip_bomb, struct.pack(">II", 0x0801, 0xFFFFFFFF),
+                                 "train-labels-idx1-ubyte.gz",
+                                 r"announces 4294967295 labels .* more than the 1073.7 MB this reader"),
+}
+# Runs the reader in a process allowed 48 MiB more address space than it has after its imports.
+_LIMITED_READ = """
+import resource, sys
+from mnistflow import idx
+from mnistflow.errors import DataError
+with open("/proc/self/status") as fh:
+    size = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (size + (48 << 20), resource.RLIM_INFINITY))
+try:
+    idx.read_idx(sys.argv[1], "train-labels-idx1-ubyte", downloads=sys.argv[2])
+except DataError as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmSize from /proc")
+@pytest.mark.parametrize("over_http", [False, True], ids=["file", "http"])
+@pytest.mark.parametrize("bomb", BOMBS.values(), ids=BOMBS.keys())
+def test_file_larger_than_its_header_says_is_refused_within_bounded_memory(
+    tmp_path: Path, bomb: tuple[Callable[[Path, bytes], None], bytes, str, str], over_http: bool
+) -> None:
+    write, header, filename, message = bomb
+    site = tmp_path / "site"
+    site.mkdir()
+    write(site / filename, header)
+    with serve(site) as server:
+        location = server.url if over_http else str(site)
+        result = subprocess.run([sys.executable, "-c", _LIMITED_READ, location, str(tmp_path / "dl")],
+                                capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]  # MemoryError: the old reader read it all
+    where = f"{location}/{filename}" if over_http else str(site / filename)
+    assert re.match(rf"{re.escape(where)}: the header {message}", result.stdout), result.stdout
+
+
+class _StreamHandler(http.server.BaseHTTPRequestHandler):
+    """Sends ``body`` in pieces of ``piece`` bytes, ``pause`` seconds apart, after announcing
+    ``length`` bytes (None: no Content-Length; the end of the connection ends the body); an
+    ``endless`` body is sent again and again until the client hangs up."""
+
+    body = b""
+    length: int | None = None
+    piece = 1 << 16
+    pause = 0.0
+    endless = False
+    seen = 0
+
+    def do_GET(self) -> None:
+        cls = type(self)
+        cls.seen += 1
+        self.send_response(200)
+        if cls.length is not None:
+            self.send_header("Content-Length", str(cls.length))
+        self.end_headers()
+        try:
+            while True:
+                for start in range(0, len(cls.body), cls.piece):
+                    self.wfile.write(cls.body[start:start + cls.piece])
+                    time.sleep(cls.pause)
+                if not cls.endless:
+                    return
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up
+            pass
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def stream_server() -> Iterator[type[_StreamHandler]]:
+    handler = type("Handler", (_StreamHandler,), {})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    handler.url = f"http://127.0.0.1:{httpd.server_address[1]}"  # type: ignore[attr-defined]
+    yield handler
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+@pytest.mark.parametrize(
+    ("length", "message"),
+    [(None, r"the server sent more than 50.0 kB"), (10**12, r"the server announces 1000000.0 MB")],
+    ids=["endless_without_length", "announces_too_much"],
+)
+def test_download_beyond_the_size_limit_is_cut_off_and_not_kept(
+    tmp_path: Path, stream_server: type[_StreamHandler], length: int | None, message: str
+) -> None:
+    stream_server.body, stream_server.endless, stream_server.length = bytes(1 << 16), True, length
+    url = f"{stream_server.url}/train-images-idx3-ubyte.gz"  # type: ignore[attr-defined]
+    with pytest.raises(DataError, match=rf"^{re.escape(url)}: {message}, more than an IDX file"):
+        idx.download(url, tmp_path / "dl" / "x.gz", Path.stat, idx.DownloadPolicy(retry_delay=0),
+                     max_bytes=50_000)
+    assert stream_server.seen == 1  # wrong content: not retried
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()], "partial download kept"
+
+
+def test_bytes_after_the_announced_length_are_ignored(
+    tmp_path: Path, rows: Rows, stream_server: type[_StreamHandler]
+) -> None:
+    content = gzip.compress(idx_contents(rows)["train-labels-idx1-ubyte"])
+    stream_server.body, stream_server.length = content + bytes(1 << 20), len(content)
+    found = idx.read_idx(stream_server.url, "train-labels-idx1-ubyte",  # type: ignore[attr-defined]
+                         downloads=tmp_path, retry_delay=0)
+    np.testing.assert_array_equal(found.array, rows.labels[: rows.n_train])
+
+
+# --- issue 8: a deadline for each download -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["with_length", "without_length"])
+def test_download_slower_than_its_timeout_is_retried_then_a_clear_error(
+    tmp_path: Path, stream_server: type[_StreamHandler], announced: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="mnistflow")
+    # one byte every 0.05 s: 2000 bytes would take 100 s, and every read gets a byte in time
+    stream_server.body, stream_server.piece, stream_server.pause = bytes(2000), 1, 0.05
+    stream_server.length = 2000 if announced else None
+    url = stream_server.url  # type: ignore[attr-defined]
+    with pytest.raises(DataError, match=rf"^{re.escape(url)}/train-labels-idx1-ubyte.gz: could not "
+                                        r"download it after 2 attempts \(not complete after 0.5 s "
+                                        r"\(idx_download_timeout\): \d+ bytes (of 2.0 kB )?received"):
+        idx.read_idx(url, "train-labels-idx1-ubyte", downloads=tmp_path, retries=2, retry_delay=0,
+                     download_timeout=0.5)
+    assert stream_server.seen == 2
+    # progress while it trickles in: the bytes so far, at least every download_timeout / 10
+    assert re.search(r"train-labels-idx1-ubyte.gz: \d+ bytes (of 2.0 kB )?received.* after \d+\.\d s",
+                     caplog.text), caplog.text
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()], "partial download kept"
+
+
+def test_download_timeout_default_is_the_schemas() -> None:
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    assert schema["properties"]["idx_download_timeout"]["default"] == idx.DOWNLOAD_TIMEOUT

@@ -4,6 +4,8 @@ run, and a second Snakemake in the same folder is refused while the first one fi
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import signal
@@ -17,11 +19,12 @@ import numpy as np
 import pytest
 
 from conftest import Workflow, children_take_sigint, metrics_without_timings
-from mnistflow._io import atomic_path, save_npz
+from mnistflow._io import atomic_path, save_npz, sha256_file
+from test_reproducible import IDENTICAL
 
 # Long enough to be interrupted mid-training (a few seconds), short enough to rerun in a test.
 EPOCHS = 80
-RUN = ("results/metrics.json", "--config", f"epochs={EPOCHS}")
+RUN = ("--config", f"epochs={EPOCHS}")
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +102,88 @@ def test_second_run_in_the_same_folder_is_refused(
     assert second.returncode != 0
     assert "Directory cannot be locked" in second.stdout
     assert first.returncode == 0, out[-3000:]
+    assert metrics_without_timings(finished_copy) == uninterrupted
+    assert finished_copy.planned_jobs(*RUN) == {}
+
+
+def _job_processes(wf: Workflow) -> list[int]:
+    """PIDs of the stage scripts Snakemake started in this workflow copy (still running)."""
+    scripts = os.fsencode(wf / ".snakemake" / "scripts")
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and scripts in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+    return found
+
+
+def _wait_until_gone(pids: list[int], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
+            return
+        time.sleep(0.1)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    pytest.fail(f"the job processes {pids} were still running {timeout:.0f}s later")
+
+
+@pytest.mark.slow
+def test_a_job_whose_snakemake_was_killed_stops_and_publishes_nothing(
+    finished_copy: Workflow, uninterrupted: dict[str, Any]
+) -> None:
+    proc = _start_and_wait_for_training(finished_copy)
+    jobs = _job_processes(finished_copy)
+    assert jobs, "no train process found"
+    os.kill(proc.pid, signal.SIGKILL)  # Snakemake alone, as the OOM killer or a closed terminal would
+    proc.communicate(timeout=60)
+    _wait_until_gone(jobs)  # within seconds, not at the end of training
+    assert "snakemake (PID" in (finished_copy / "logs/train.log").read_text()
+    _no_model_and_no_temporaries(finished_copy)
+    # the README's recovery, with other settings: only what this run makes is ever in place
+    finished_copy.snakemake("--unlock")
+    finished_copy.snakemake("--rerun-incomplete", "--config", "epochs=5")
+    with np.load(finished_copy / "results/model.npz") as npz:
+        assert json.loads(str(npz["meta"]))["hyperparams"]["epochs"] == 5
+    assert finished_copy.planned_jobs("--config", "epochs=5") == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_snakemake_alone_stops_its_job(
+    finished_copy: Workflow, uninterrupted: dict[str, Any], sig: int
+) -> None:
+    proc = _start_and_wait_for_training(finished_copy)
+    jobs = _job_processes(finished_copy)
+    os.kill(proc.pid, sig)  # `kill PID`, or a batch system stopping the job's shell: not the group
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode != 0, out[-4000:]
+    _wait_until_gone(jobs, timeout=1)  # Snakemake itself waits for its jobs, so they are gone
+    assert "[train] train terminated (SIGTERM) after" in out
+    assert "Traceback" not in (finished_copy / "logs/train.log").read_text()
+    _no_model_and_no_temporaries(finished_copy)
+    finished_copy.snakemake("--rerun-incomplete", *RUN)
+    assert metrics_without_timings(finished_copy) == uninterrupted
+
+
+@pytest.mark.slow
+def test_a_killed_forced_rerun_gets_every_output_back(
+    finished_copy: Workflow, uninterrupted: dict[str, Any]
+) -> None:
+    finished_copy.snakemake(*RUN)
+    before = {name: sha256_file(finished_copy / name) for name in IDENTICAL}
+    log = finished_copy / "logs/train.log"
+    log.unlink()
+    proc = finished_copy.start("-R", "train", *RUN)
+    deadline = time.monotonic() + 120
+    while not (log.exists() and f"/{EPOCHS} " in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)  # Snakemake removed the model before starting the job
+    proc.communicate(timeout=60)
+    finished_copy.snakemake("--unlock")
+    finished_copy.snakemake("--rerun-incomplete", *RUN)
+    assert {name: sha256_file(finished_copy / name) for name in IDENTICAL} == before
     assert metrics_without_timings(finished_copy) == uninterrupted
     assert finished_copy.planned_jobs(*RUN) == {}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def test_workflow_on_idx_files_with_the_original_split(workflow_copy: Workflow, 
         workflow_copy.planned_jobs(*settings, "openml_name=Fashion-MNIST")
     )
     assert "fetch_mnist" in workflow_copy.planned_jobs(*settings, "idx_md5=mnist")
+    assert "fetch_mnist" in workflow_copy.planned_jobs(*settings, "idx_download_timeout=60")
 
     # a corrupt file: the fetch (rerun because its input changed) fails with one clear message
     # and leaves no parquet behind
@@ -68,11 +70,30 @@ def test_workflow_on_idx_files_with_the_original_split(workflow_copy: Workflow, 
     assert not (workflow_copy / "data/raw/mnist.parquet").exists()
 
 
+def test_replaced_idx_files_rerun_the_fetch_whatever_their_modification_times(
+    workflow_copy: Workflow, tmp_path: Path
+) -> None:
+    idx_dir = tmp_path / "idx"
+    write_idx_dir(idx_dir, make_rows(n_train=60, n_test=20, seed=1))
+    settings = ("--config", "source=idx", f"idx_path={idx_dir}", "split=original")
+    workflow_copy.snakemake("data/raw/mnist.parquet", *settings)
+    # touched, same content: nothing reruns
+    for path in idx_dir.iterdir():
+        path.touch()
+    assert workflow_copy.planned_jobs("data/raw/mnist.parquet", *settings) == {}
+    # other files, older than the parquet file (as `cp -p`, `tar x` or `rsync -a` leave them)
+    write_idx_dir(idx_dir, make_rows(n_train=60, n_test=20, seed=2))
+    for path in idx_dir.iterdir():
+        os.utime(path, (946_684_800, 946_684_800))  # 2000-01-01
+    assert workflow_copy.planned_jobs("data/raw/mnist.parquet", *settings) == {"fetch_mnist": 1}
+
+
 @pytest.mark.parametrize(
     "setting",
     [{"source": "mnist"}, {"idx_md5": "abc"}, {"idx_md5": ",".join(["0" * 32] * 3)},
-     {"openml_version": 0}, {"openml_test_rows": -1}, {"idx_path": 5}],
-    ids=["source", "idx_md5", "idx_md5_three", "openml_version", "openml_test_rows", "idx_path"],
+     {"openml_version": 0}, {"openml_test_rows": -1}, {"idx_path": 5}, {"idx_download_timeout": 0}],
+    ids=["source", "idx_md5", "idx_md5_three", "openml_version", "openml_test_rows", "idx_path",
+         "idx_download_timeout"],
 )
 def test_schema_rejects_bad_source_settings(setting: dict[str, object]) -> None:
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
@@ -83,7 +104,8 @@ def test_schema_rejects_bad_source_settings(setting: dict[str, object]) -> None:
 
 def test_schema_fills_in_source_defaults() -> None:
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    for key in ("idx_path", "idx_md5", "openml_name", "openml_version", "openml_test_rows"):
+    for key in ("idx_path", "idx_md5", "idx_download_timeout", "openml_name", "openml_version",
+                "openml_test_rows"):
         expected = config.pop(key)
         validate(config, str(SCHEMA))
         assert config[key] == expected, key

@@ -222,6 +222,32 @@ def test_diverging_loss_stops_at_once_naming_the_learning_rate() -> None:
         train(X, Y, replace(SMALL_SEED, epochs=100, learning_rate=1e9))
 
 
+def test_diverging_loss_with_l2_names_l2_too() -> None:
+    # W -= lr * l2 * W: with lr * l2 = 50 the weights grow however small the data's gradient; the
+    # message used to name only learning_rate
+    X, Y = _blobs()
+    with pytest.raises(TrainingError, match=r"with learning_rate=0\.5, l2=100: training diverged; "
+                                            r"try a smaller learning_rate or l2$"):
+        train(X, Y, replace(SMALL_SEED, epochs=100, l2=100.0))
+
+
+@pytest.mark.parametrize("key", ["learning_rate", "momentum", "l2", "dropout", "validation_fraction"])
+@pytest.mark.parametrize("value", [math.nan, math.inf], ids=["nan", "inf"])
+def test_non_finite_hyperparameter_is_refused_naming_it(key: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=rf"^{key}: {value} is not a finite number$"):
+        replace(SMALL_SEED, **{key: value}).check()
+
+
+def test_validation_fraction_that_holds_out_no_row_is_refused_with_one_that_does() -> None:
+    X, Y = _blobs()  # 240 rows
+    hp = replace(SMALL_SEED, epochs=1, validation_fraction=1e-300, patience=2)
+    with pytest.raises(ConfigError, match=r"^validation_fraction: 1e-300 of 240 training rows holds "
+                                          r"out no row; choose validation_fraction >= 0\.004167, or 0"):
+        train(X, Y, hp)
+    _, history = train(X, Y, replace(hp, validation_fraction=0.004167))
+    assert history[0].val_accuracy is not None
+
+
 def test_wrong_dtype_is_refused() -> None:
     X, Y = _blobs()
     with pytest.raises(Exception, match="float64"):

@@ -7,6 +7,7 @@ once it is complete and closed, so a killed job never leaves a half-written file
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import json
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from mnistflow._supervisor import ensure_supervised
 from mnistflow.errors import DataError
 
 __all__ = [
@@ -72,25 +74,49 @@ def _remove_stale_temporaries(final: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
+# Errors of the disk being written to, told as one line naming the file (others are bugs or, in a
+# download, network errors that the caller retries).
+_DISK_ERRORS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large for the file system or the file size limit (ulimit -f)",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EIO: "input/output error of the device",
+}
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` if the block succeeds."""
+    """Yield a temporary path next to ``path``; rename it onto ``path`` if the block succeeds.
+
+    A full disk (or another problem of the disk) while the block writes is a :class:`DataError`
+    naming ``path``; the temporary is removed, and ``path`` keeps what it held before.
+    """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(final)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{final.name}.{_HOST}-{os.getpid()}.", suffix=".tmp", dir=final.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
-        yield tmp
-        with open(tmp, "rb+") as fh:  # make the bytes durable before they get the final name
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(final)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{final.name}.{_HOST}-{os.getpid()}.", suffix=".tmp", dir=final.parent
+        )
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            yield tmp
+            with open(tmp, "rb+") as fh:  # make the bytes durable before they get the final name
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            ensure_supervised()  # a job whose Snakemake is gone must not publish anything
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.errno not in _DISK_ERRORS:
+            raise
+        raise DataError(f"{final}: cannot write it: {_DISK_ERRORS[exc.errno]} "
+                        f"({exc.strerror}); nothing was written") from None
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -116,10 +142,10 @@ def save_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> 
 def load_npz(
     path: str | os.PathLike[str], required: Mapping[str, str], rebuild: str
 ) -> dict[str, np.ndarray]:
-    """Load every array of an ``.npz`` and check that the ``required`` names are present.
+    """Load the ``required`` arrays of an ``.npz`` (and only them: other members are not read).
 
     ``required`` maps array names to a short description; ``rebuild`` names the stage to rerun
-    (``snakemake -R <rebuild>``) in the message when the file is missing or unreadable.
+    (``snakemake -R <rebuild>``) in the message when the file is missing, unreadable or lacks one.
     """
     hint = rebuild_hint(rebuild)
     try:
@@ -129,7 +155,11 @@ def load_npz(
             if not isinstance(loaded, np.lib.npyio.NpzFile):  # a lone .npy under an .npz name
                 raise ValueError("a single .npy array, not an .npz archive")
             with loaded as npz:
-                arrays = {name: npz[name] for name in npz.files}
+                missing = [f"{name} ({what})" for name, what in required.items()
+                           if name not in npz.files]
+                if missing:
+                    raise DataError(f"{path}: missing arrays {', '.join(missing)}; {hint}")
+                arrays = {name: npz[name] for name in required}
     except FileNotFoundError:
         raise DataError(f"{path}: file not found; {hint}") from None
     # what damaged zip members or .npy headers raise: unsupported compression is
@@ -137,9 +167,6 @@ def load_npz(
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError,
             SyntaxError, MemoryError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({_short(exc)}); {hint}") from None
-    missing = [f"{name} ({what})" for name, what in required.items() if name not in arrays]
-    if missing:
-        raise DataError(f"{path}: missing arrays {', '.join(missing)}; {hint}")
     return arrays
 
 

@@ -82,11 +82,12 @@ def files_digest(paths: list[str] | list[Path]) -> str:
     A rule passes it as a param so that a changed file reruns the job whatever its modification time:
     Snakemake compares an input's checksum only when the input is *newer* than the output, so a file
     replaced by an older one (``cp -p``, ``tar x``, ``rsync -a``, a git checkout) would go unnoticed.
-    Adding, removing or renaming a file changes the digest too.
+    Adding, removing or renaming a file changes the digest too; moving the folder does not (only the
+    file names count, not the folders they are in).
     """
     digest = hashlib.sha256()
     for path in sorted(Path(p) for p in paths):
-        digest.update(str(path).encode() + b"\0")
+        digest.update(path.name.encode() + b"\0")
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)

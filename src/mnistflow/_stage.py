@@ -5,7 +5,8 @@ Progress and messages go both to the rule's ``log:`` file and to the terminal. A
 Ctrl-C, SIGTERM and running out of memory get one line each too; anything else is a bug and keeps
 its traceback (in the log file too). Outputs are written atomically (:mod:`mnistflow._io`), so a
 stage that stops for any reason leaves no file under an output's final name; on Ctrl-C and SIGTERM
-(what Snakemake, a batch system or ``kill`` send) the temporaries are removed too.
+(what Snakemake, a batch system or ``kill`` send) the temporaries are removed too. A job whose
+Snakemake process is gone stops within a second and publishes nothing (:mod:`mnistflow._supervisor`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from mnistflow._supervisor import Orphaned, orphaned, supervise
 from mnistflow.errors import MnistflowError
 
 __all__ = ["run"]
@@ -40,19 +42,43 @@ class _Terminated(BaseException):
     """Raised by the SIGTERM handler, so that ``finally`` blocks (temporary files) still run."""
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise _Terminated
+def _stop(signum: int, frame: object) -> None:
+    """SIGINT -> KeyboardInterrupt, SIGTERM -> _Terminated; later signals are ignored, so that a
+    second one (Ctrl-C reaches the job, and Snakemake forwards a SIGTERM) cannot break the cleanup.
+    (A handler that does nothing, not SIG_IGN: Python reports a signal that arrived before the
+    switch to SIG_IGN as an error.)"""
+    signal.signal(signal.SIGINT, _ignore)
+    signal.signal(signal.SIGTERM, _ignore)
+    raise KeyboardInterrupt if signum == signal.SIGINT else _Terminated
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """A later SIGINT or SIGTERM while the job already stops."""
+
+
+# Stages whose arrays are of the configured dtype: for them float32 halves the memory.
+_DTYPE_STAGES = ("prepare", "train", "evaluate")
 
 
 def run(stage: str, main: Callable[[], None], log_path: str | os.PathLike[str]) -> None:
-    """Run ``main`` with logging to ``log_path``; exit with status 1 and a clear message on error."""
+    """Run ``main`` with logging to ``log_path``; exit with status 1 and a clear message on error.
+
+    The job stops itself when the Snakemake process that started it is gone, and then never moves an
+    output into place (:mod:`mnistflow._supervisor`).
+    """
     _setup_logging(log_path, stage)
     start = time.perf_counter()
-    signal.signal(signal.SIGTERM, _terminate)  # by default SIGTERM ends Python without cleanup
+    for signum in (signal.SIGINT, signal.SIGTERM):  # by default SIGTERM ends Python without cleanup
+        signal.signal(signum, _stop)
+    supervisor = supervise()
     try:
         main()
-    except _Terminated:
-        log.error("%s terminated (SIGTERM) after %.1fs", stage, time.perf_counter() - start)
+    except (_Terminated, Orphaned):
+        if orphaned():
+            log.error("%s stopped after %.1fs: %s that started it is gone, so this job writes "
+                      "nothing", stage, time.perf_counter() - start, supervisor)
+        else:
+            log.error("%s terminated (SIGTERM) after %.1fs", stage, time.perf_counter() - start)
         sys.exit(128 + signal.SIGTERM)
     except MnistflowError as exc:
         log.error("ERROR in %s: %s", stage, exc)
@@ -61,8 +87,8 @@ def run(stage: str, main: Callable[[], None], log_path: str | os.PathLike[str]) 
         log.error("%s interrupted after %.1fs", stage, time.perf_counter() - start)
         sys.exit(130)
     except MemoryError:
-        log.error("ERROR in %s: out of memory; try dtype=float32, or a machine with more memory",
-                  stage)
+        hint = "; dtype=float32 halves the arrays" if stage in _DTYPE_STAGES else ""
+        log.error("ERROR in %s: out of memory; free memory or use a machine with more%s", stage, hint)
         sys.exit(1)
     except Exception:
         log.exception("unexpected error in %s (a bug: please report it with this log)", stage)

@@ -10,23 +10,30 @@ one :class:`~mnistflow.errors.ConfigError` with one line per problem, e.g.::
 
 so Snakemake stops before any job runs and the user sees which key to fix and how. The schema stays
 the only place where types and ranges are written down: the "allowed" text is read from it.
-jsonschema and PyYAML come with Snakemake.
+
+Two rules hold for every key, so the schema need not repeat them: a ``number`` is finite (nan and inf
+pass every JSON-schema bound, since ``nan > 0`` and ``nan < 1`` are both false), and an ``integer`` is
+written as one (jsonschema also takes ``2.0`` or ``1e300``, which would reach scikit-learn as floats).
+:func:`duplicate_keys` reads the config files themselves: YAML keeps the last of two equal keys,
+silently, so a key set twice is refused too, naming both lines. jsonschema and PyYAML come with
+Snakemake.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mnistflow.errors import ConfigError
 
-__all__ = ["allowed", "check_config", "config_error", "config_problems", "load_schema"]
+__all__ = ["allowed", "check_config", "config_error", "config_problems", "duplicate_keys", "load_schema"]
 
 _TYPE_WORDS = {
     "integer": "an integer",
-    "number": "a number",
+    "number": "a finite number",
     "string": "a string",
     "boolean": "true or false",
     "null": "empty (null)",
@@ -83,14 +90,70 @@ def _unknown(key: str, known: list[str]) -> str:
     return f"{key}: unknown setting{hint}; known settings: {', '.join(sorted(known))}"
 
 
+def _is_number(checker: object, instance: object) -> bool:
+    """A JSON-schema ``number`` here: an int or a finite float (bools are not numbers)."""
+    if isinstance(instance, bool) or not isinstance(instance, int | float):
+        return False
+    return isinstance(instance, int) or math.isfinite(instance)  # an int of any size is finite
+
+
+def _is_integer(checker: object, instance: object) -> bool:
+    """A JSON-schema ``integer`` here: an int, not a float with a whole value such as 2.0 or 1e300."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    """jsonschema's Draft 2020-12 validator with this module's ``number`` and ``integer``."""
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"number": _is_number, "integer": _is_integer})
+    return validators.extend(Draft202012Validator, type_checker=checker)(schema)
+
+
+def duplicate_keys(path: str | os.PathLike[str]) -> list[str]:
+    """One line per key that ``path`` (a YAML or JSON config file) sets more than once.
+
+    YAML loaders keep the last value of a repeated key without a word, so an edit lower in the file
+    would silently undo one above it. The file is only composed (parsed into nodes, no values built),
+    so any file Snakemake reads can be checked; one that does not parse is left to Snakemake.
+    """
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            root = yaml.compose(fh, Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return []
+    lines: dict[str, list[int]] = {}  # key -> the line numbers (1-based) that set it
+    nodes = [root]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[tuple[str, str], list[int]] = {}
+            for key, value in node.value:
+                seen.setdefault((key.tag, str(key.value)), []).append(key.start_mark.line + 1)
+                nodes.append(value)
+            for (_, name), at in seen.items():
+                if len(at) > 1:
+                    lines[name] = at
+        elif isinstance(node, yaml.SequenceNode):
+            nodes.extend(node.value)
+    problems = []
+    for name, at in sorted(lines.items()):
+        times = "twice" if len(at) == 2 else f"{len(at)} times"
+        where = ", ".join(map(str, at[:-1])) + f" and {at[-1]}"
+        problems.append(f"{name}: set {times} in {os.fspath(path)}, on lines {where}; keep one "
+                        f"(YAML would silently keep the last)")
+    return problems
+
+
 def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
     """One line per invalid, unknown or missing setting (empty when the config is valid)."""
-    from jsonschema import Draft202012Validator
-
     properties: Mapping[str, Any] = schema.get("properties", {})
     known = list(properties)
     problems: dict[str, str] = {}  # key -> line, so a key with two failures gets one line
-    for error in Draft202012Validator(schema).iter_errors(dict(config)):
+    for error in _validator(schema).iter_errors(dict(config)):
         path = list(error.absolute_path)
         if not path:  # a problem with the config as a whole: unknown or missing keys
             if error.validator == "additionalProperties" and schema.get("additionalProperties") is False:
@@ -120,21 +183,29 @@ def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> lis
     return [problems[k] for k in sorted(problems)]
 
 
-def config_error(config: Mapping[str, Any], schema_path: str | os.PathLike[str]) -> ConfigError | None:
+def config_error(
+    config: Mapping[str, Any], schema_path: str | os.PathLike[str],
+    configfiles: Iterable[str | os.PathLike[str]] = (),
+) -> ConfigError | None:
     """A :class:`ConfigError` listing every bad setting, one line each; None if the config is valid.
 
-    Returned rather than raised so that common.smk raises it: Snakemake then shows the message with
-    common.smk as the only place in its short traceback.
+    ``configfiles`` are the files the config was read from, checked for keys set twice
+    (:func:`duplicate_keys`). Returned rather than raised so that common.smk raises it: Snakemake
+    then shows the message with common.smk as the only place in its short traceback.
     """
-    problems = config_problems(config, load_schema(schema_path))
+    problems = [line for path in configfiles for line in duplicate_keys(path)]
+    problems += config_problems(config, load_schema(schema_path))
     if not problems:
         return None
     s = "s" if len(problems) > 1 else ""
     return ConfigError(f"invalid setting{s} in config/config.yaml or --config:\n  " + "\n  ".join(problems))
 
 
-def check_config(config: Mapping[str, Any], schema_path: str | os.PathLike[str]) -> None:
+def check_config(
+    config: Mapping[str, Any], schema_path: str | os.PathLike[str],
+    configfiles: Iterable[str | os.PathLike[str]] = (),
+) -> None:
     """Raise :func:`config_error`'s error if there is one."""
-    error = config_error(config, schema_path)
+    error = config_error(config, schema_path, configfiles)
     if error is not None:
         raise error

@@ -13,15 +13,64 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, log_loss
 
 from mnistflow import network
-from mnistflow._io import rebuild_hint, sha256_file
+from mnistflow._io import load_npz, read_json, rebuild_hint, sha256_file
 from mnistflow._provenance import git_commit, git_dirty, versions
 from mnistflow.data import N_CLASSES
 from mnistflow.errors import DataError
 
-__all__ = ["check_compatible", "metrics", "stage_seconds"]
+__all__ = ["METRICS_SCHEMA", "check_compatible", "check_metrics", "load_predictions", "metrics",
+           "read_metrics", "stage_seconds"]
+
+_NUMBER = {"type": "number"}
+_COUNT = {"type": "integer", "minimum": 0}
+_STRINGS = {"type": "object", "additionalProperties": {"type": ["string", "null"]}}
+# What :func:`metrics` writes and the report reads (JSON Schema): a metrics.json edited by hand or
+# damaged on disk is refused by :func:`check_metrics` with the place and the problem.
+METRICS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["test", "per_class", "confusion_matrix", "sizes", "config", "model", "sha256",
+                 "versions", "seconds"],
+    "properties": {
+        "test": {"type": "object", "required": ["accuracy", "loss", "n_errors"],
+                 "properties": {"accuracy": {"type": "number", "minimum": 0, "maximum": 1},
+                                "loss": {**_NUMBER, "minimum": 0}, "n_errors": _COUNT}},
+        "per_class": {
+            "type": "object",
+            "propertyNames": {"enum": [str(k) for k in range(N_CLASSES)]},
+            "additionalProperties": {
+                "type": "object", "required": ["precision", "recall", "f1-score", "support"],
+                "properties": {m: _NUMBER for m in ("precision", "recall", "f1-score", "support")},
+            },
+        },
+        "confusion_matrix": {
+            "type": "array", "minItems": N_CLASSES, "maxItems": N_CLASSES,
+            "items": {"type": "array", "minItems": N_CLASSES, "maxItems": N_CLASSES, "items": _COUNT},
+        },
+        "sizes": {"type": "object", "required": ["train", "test"],
+                  "properties": {"train": _COUNT, "test": _COUNT}},
+        "config": {"type": "object"},
+        "model": {"type": "object", "properties": {"hyperparams": {"type": "object"}}},
+        "sha256": _STRINGS,
+        "versions": _STRINGS,
+        "git_commit": {"type": ["string", "null"]},
+        "seconds": {"type": "object", "additionalProperties": _NUMBER},
+    },
+}
+
+
+def check_metrics(data: Any, path: str | os.PathLike[str]) -> None:
+    """Raise :class:`DataError` naming ``path`` and the first bad field unless ``data`` (a parsed
+    metrics.json) has the structure and types that :data:`METRICS_SCHEMA` describes."""
+    from jsonschema import Draft202012Validator
+
+    error = next(iter(sorted(Draft202012Validator(METRICS_SCHEMA).iter_errors(data),
+                             key=lambda e: list(map(str, e.absolute_path)))), None)
+    if error is not None:
+        where = ".".join(map(str, error.absolute_path)) or "the top level"
+        message = error.message if len(error.message) <= 120 else error.message[:117] + "..."
+        raise DataError(f"{path}: {where}: {message}; {rebuild_hint('evaluate')}")
 
 
 def check_compatible(params: network.Params, X: np.ndarray, model_path: str, split_path: str) -> None:
@@ -34,13 +83,37 @@ def check_compatible(params: network.Params, X: np.ndarray, model_path: str, spl
         )
 
 
+def read_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """metrics.json as :func:`metrics` wrote it, checked (:func:`check_metrics`)."""
+    data = read_json(path, rebuild="evaluate")
+    check_metrics(data, path)
+    return dict(data)
+
+
+def load_predictions(path: str | os.PathLike[str], n_test: int) -> dict[str, np.ndarray]:
+    """``y_true`` and ``y_pred`` of predictions.npz: (n_test,) integer labels 0-9 each."""
+    pred = load_npz(path, {"y_true": "true labels", "y_pred": "predicted labels"}, rebuild="evaluate")
+    for name, y in pred.items():
+        if y.shape != (n_test,) or not np.issubdtype(y.dtype, np.integer):
+            raise DataError(f"{path}: {name} is {y.dtype} {y.shape}, expected ({n_test},) integer "
+                            f"labels, one per test row; {rebuild_hint('evaluate')}")
+        if y.size and (y.min() < 0 or y.max() >= N_CLASSES):
+            raise DataError(f"{path}: {name} holds labels outside 0-{N_CLASSES - 1}; "
+                            f"{rebuild_hint('evaluate')}")
+    return pred
+
+
 def stage_seconds(benchmarks: Mapping[str, str | os.PathLike[str]]) -> dict[str, float]:
     """Wall-clock seconds of each stage, from the TSV files of Snakemake's ``benchmark:`` directive."""
     seconds = {}
     for stage, path in benchmarks.items():
-        with open(path, newline="") as fh:
-            row = next(csv.DictReader(fh, delimiter="\t"))
-        seconds[stage] = round(float(row["s"]), 3)
+        try:
+            with open(path, newline="") as fh:
+                row = next(csv.DictReader(fh, delimiter="\t"))
+            seconds[stage] = round(float(row["s"]), 3)
+        except (OSError, StopIteration, KeyError, TypeError, ValueError, csv.Error):
+            raise DataError(f"{path}: not a Snakemake benchmark file with an 's' column; "
+                            f"{rebuild_hint(stage)}") from None
     return seconds
 
 
@@ -53,6 +126,9 @@ def metrics(
     ``config`` is the workflow's config as given (training keys may be null: "the preset's value");
     ``model`` is the metadata saved with the weights: the architecture and the resolved hyperparameters.
     """
+    # deferred: the report reads metrics.json through this module and needs none of scikit-learn
+    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, log_loss
+
     y_pred = np.argmax(proba, axis=1)
     labels = list(range(N_CLASSES))
     per_class = classification_report(

@@ -9,10 +9,15 @@ Datasets in MNIST's layout (MNIST, Fashion-MNIST, KMNIST) ship four of them, usu
     t10k-images-idx3-ubyte    magic 0x00000803, (n_test, 28, 28) uint8
     t10k-labels-idx1-ubyte    magic 0x00000801, (n_test,) uint8
 
+A file is read header first, then no further than the values its header announces (plus one byte,
+to tell whether more follows), and a header announcing more than :data:`MAX_IDX_BYTES` is refused:
+neither a gzip bomb nor a corrupt header can make the reader hold more than the header says.
+
 A location is a local directory or an http(s) URL prefix. Downloads are retried, report progress,
-and go to a temporary file that is renamed into the download cache only once it is complete and
-verified (it decompresses, its IDX header agrees with its length, and its md5 is the expected one),
-so a later run reads the cached copy and never downloads again.
+are bounded in time (``idx_download_timeout`` per attempt) and size, and go to a temporary file that
+is renamed into the download cache (:func:`download_cache`, one folder per URL prefix) only once it
+is complete and verified (it decompresses, its IDX header agrees with its length, and its md5 is the
+expected one), so a later run reads the cached copy and never downloads again.
 
 Checksums are md5 of the *uncompressed* content: the same IDX bytes can be gzip'd in different ways.
 """
@@ -23,6 +28,7 @@ import gzip
 import hashlib
 import http.client
 import logging
+import math
 import os
 import re
 import struct
@@ -30,9 +36,10 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import Message
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, Protocol, TypeVar
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
@@ -40,15 +47,19 @@ from urllib.request import Request, urlopen
 import numpy as np
 
 from mnistflow import __version__
-from mnistflow._io import atomic_path, sha256_bytes
+from mnistflow._io import atomic_path, sha256_file
 from mnistflow.errors import ConfigError, DataError
 
 __all__ = [
+    "DOWNLOAD_TIMEOUT",
     "FILES",
+    "MAX_IDX_BYTES",
     "MNIST_MD5",
+    "DownloadPolicy",
     "IdxFile",
     "checksums",
     "download",
+    "download_cache",
     "is_url",
     "parse_idx",
     "read_idx",
@@ -73,8 +84,19 @@ MNIST_MD5 = {
 }
 _MAGIC = {"images": 0x00000803, "labels": 0x00000801}  # unsigned bytes, 3 or 1 dimensions
 _IMAGE_SHAPE = (28, 28)
+_HEADER_BYTES = {"images": 16, "labels": 8}  # magic and sizes, 4 + 4 * ndim
+# The most a header may announce: 1 GiB of values (1.37 million 28x28 images; MNIST's largest file
+# holds 47 MB). Nothing larger is read, so a corrupt header or a gzip bomb cannot exhaust memory.
+MAX_IDX_BYTES = 1 << 30
+# The most a file may take as stored: gzip adds a few bytes per 64 kB to data it cannot compress.
+MAX_STORED_BYTES = MAX_IDX_BYTES + (1 << 20)
+# Seconds one download attempt may take (the default of the idx_download_timeout setting), and the
+# most seconds between two progress lines of a download.
+DOWNLOAD_TIMEOUT = 300.0
+_PROGRESS_SECONDS = 10.0
 _GZIP_MAGIC = b"\x1f\x8b"
 _MD5 = re.compile(r"[0-9a-f]{32}")
+_READABLE = 80  # characters of a URL path kept in the name of its download folder
 
 
 @dataclass(frozen=True)
@@ -86,6 +108,16 @@ class IdxFile:
     location: str  # the path or URL it was read from
     md5: str  # md5 of the uncompressed content
     sha256: str  # sha256 of the bytes as stored (gzip'd or not)
+
+
+@dataclass(frozen=True)
+class DownloadPolicy:
+    """How long and how often a download is tried."""
+
+    retries: int = 3  # attempts in all
+    retry_delay: float = 1.0  # seconds before the second attempt, then twice as long each time
+    timeout: float = 60.0  # seconds to wait for the server to connect or send the next bytes
+    deadline: float = DOWNLOAD_TIMEOUT  # seconds one attempt may take in all (idx_download_timeout)
 
 
 def is_url(location: str) -> bool:
@@ -112,8 +144,27 @@ def _kind(name: str) -> str:
     return "images" if "images" in name else "labels"
 
 
-def parse_idx(data: bytes, name: str, where: str) -> np.ndarray:
-    """Decode uncompressed IDX bytes of file ``name`` (images or labels); ``where`` names it in errors."""
+class _Reader(Protocol):
+    """A binary file, or the decompressed content of one: read(n) gives n bytes, fewer at the end."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class _Header:
+    """What an IDX header announces."""
+
+    kind: str  # "images" or "labels"
+    shape: tuple[int, ...]  # (n, 28, 28) or (n,)
+    length: int  # bytes of the header itself: 4 + 4 * ndim
+
+    @property
+    def n_values(self) -> int:
+        return math.prod(self.shape)
+
+
+def _header(data: bytes, name: str, where: str) -> _Header:
+    """Decode and check the IDX header at the start of ``data`` (the file, or at least its header)."""
     kind = _kind(name)
     if len(data) < 4:
         raise DataError(f"{where}: only {len(data)} bytes, too short for an IDX file")
@@ -124,47 +175,115 @@ def parse_idx(data: bytes, name: str, where: str) -> np.ndarray:
             f"unsigned bytes); this is not an IDX {kind} file"
         )
     ndim = magic & 0xFF
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{where}: truncated IDX header ({len(data)} bytes, expected {header})")
-    shape = struct.unpack(f">{ndim}I", data[4:header])
-    if kind == "images" and shape[1:] != _IMAGE_SHAPE:
-        raise DataError(f"{where}: images of {shape[1]}x{shape[2]} pixels, expected 28x28")
-    expected = int(np.prod(shape, dtype=np.int64))
-    found = len(data) - header
-    if found != expected:
+    length = 4 + 4 * ndim
+    if len(data) < length:
+        raise DataError(f"{where}: truncated IDX header ({len(data)} bytes, expected {length})")
+    header = _Header(kind, struct.unpack(f">{ndim}I", data[4:length]), length)
+    if kind == "images" and header.shape[1:] != _IMAGE_SHAPE:
+        raise DataError(f"{where}: images of {header.shape[1]}x{header.shape[2]} pixels, expected 28x28")
+    if header.n_values > MAX_IDX_BYTES:
         raise DataError(
-            f"{where}: the header announces {shape[0]} {kind} ({expected} bytes of values) but the "
-            f"file holds {found} bytes after the header; the file is truncated or corrupt"
+            f"{where}: the header announces {header.shape[0]} {kind} ({header.n_values} bytes of "
+            f"values), more than the {_size(MAX_IDX_BYTES)} this reader accepts; the file is corrupt"
         )
-    array = np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)  # read-only view
-    if kind == "labels" and array.size and array.max() > 9:
+    return header
+
+
+def _check_count(header: _Header, found: int, where: str, *, at_least: bool = False) -> None:
+    """Raise unless ``found`` bytes of values are what the header announces (``at_least``: or more)."""
+    if found != header.n_values:
+        holds = f"at least {found}" if at_least else str(found)
+        raise DataError(
+            f"{where}: the header announces {header.shape[0]} {header.kind} ({header.n_values} bytes "
+            f"of values) but the file holds {holds} bytes after the header; the file is truncated or "
+            f"corrupt"
+        )
+
+
+def _array(values: bytes, header: _Header, where: str) -> np.ndarray:
+    """The values as an array of the header's shape, with labels checked to be digits."""
+    array = np.frombuffer(values, dtype=np.uint8).reshape(header.shape)  # read-only view
+    if header.kind == "labels" and array.size and array.max() > 9:
         bad = int(np.count_nonzero(array > 9))
         raise DataError(f"{where}: {bad} labels outside 0-9 (e.g. {array[array > 9][0]})")
     return array
 
 
-def _decompress(stored: bytes, where: str) -> bytes:
-    """gzip'd or plain bytes -> plain bytes (told apart by the gzip magic, not the file name)."""
-    if not stored.startswith(_GZIP_MAGIC):
-        return stored
+def parse_idx(data: bytes, name: str, where: str) -> np.ndarray:
+    """Decode uncompressed IDX bytes of file ``name`` (images or labels); ``where`` names it in errors."""
+    header = _header(data[:_HEADER_BYTES[_kind(name)]], name, where)
+    _check_count(header, len(data) - header.length, where)
+    return _array(data[header.length:], header, where)
+
+
+@dataclass(frozen=True)
+class _Content:
+    """The uncompressed content of an IDX file: its header, as bytes and decoded, and its values."""
+
+    head: bytes
+    header: _Header
+    values: bytes
+
+    def md5(self) -> str:
+        digest = hashlib.md5(self.head)
+        digest.update(self.values)
+        return digest.hexdigest()
+
+
+def _read_content(stream: _Reader, name: str, where: str, size: int | None) -> _Content:
+    """The uncompressed IDX content in ``stream``, checked against its header; ``size``: its length,
+    if known before reading.
+
+    Reads the header, then no more than the values it announces and one byte, so a file far longer
+    than its header says costs no more memory than the header says.
+    """
+    head = stream.read(_HEADER_BYTES[_kind(name)])
+    header = _header(head, name, where)
+    if size is not None:  # a plain file: its length is checked before its values are read
+        _check_count(header, size - header.length, where)
+    values = stream.read(header.n_values)
+    # one byte more says whether the file goes on (in gzip, reading to the end checks CRC and length)
+    more = len(values) == header.n_values and stream.read(1) != b""
+    _check_count(header, len(values) + 1 if more else len(values), where, at_least=more)
+    return _Content(head, header, values)
+
+
+def _read_gzip(stored: BinaryIO, name: str, where: str) -> _Content:
+    """The content of a gzip'd IDX file, decompressed no further than its header announces."""
     try:
-        return gzip.decompress(stored)
+        with gzip.GzipFile(fileobj=stored, mode="rb") as content:
+            return _read_content(content, name, where, None)
     except (EOFError, OSError, zlib.error) as exc:  # EOFError: truncated; BadGzipFile is an OSError
         raise DataError(f"{where}: truncated or corrupt gzip data ({exc})") from None
 
 
-def _decode(stored: bytes, name: str, where: str, expected_md5: str | None) -> IdxFile:
-    """Check and decode the stored bytes of one file."""
-    data = _decompress(stored, where)
-    md5 = hashlib.md5(data).hexdigest()
+def _read_stored(path: Path, name: str, where: str) -> _Content:
+    """The content of a stored file, gzip'd or plain (told apart by the gzip magic, not the name)."""
+    with open(path, "rb") as stored:
+        size = os.fstat(stored.fileno()).st_size
+        gzipped = stored.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
+        stored.seek(0)
+        if not gzipped:
+            return _read_content(stored, name, where, size)
+        if size > MAX_STORED_BYTES:
+            raise DataError(f"{where}: {_size(size)} of gzip data, more than an IDX file within this "
+                            f"reader's limit ({_size(MAX_IDX_BYTES)} of values) takes; the file is "
+                            f"corrupt or not an IDX file")
+        return _read_gzip(stored, name, where)
+
+
+def _read_file(path: Path, name: str, where: str, expected_md5: str | None) -> IdxFile:
+    """Check and decode one stored file; ``where`` (its path or URL) names it in errors."""
+    content = _read_stored(path, name, where)
+    md5 = content.md5()
     if expected_md5 is not None and md5 != expected_md5:
         raise DataError(
             f"{where}: checksum mismatch: the uncompressed content has md5 {md5}, expected "
             f"{expected_md5}; the file is corrupt or a different dataset (set idx_md5 to 'none' or to "
             f"the right checksums)"
         )
-    return IdxFile(name, parse_idx(data, name, where), where, md5, sha256_bytes(stored))
+    array = _array(content.values, content.header, where)
+    return IdxFile(name, array, where, md5, sha256_file(path))
 
 
 def read_idx(
@@ -176,15 +295,19 @@ def read_idx(
     retries: int = 3,
     retry_delay: float = 1.0,
     timeout: float = 60.0,
+    download_timeout: float = DOWNLOAD_TIMEOUT,
 ) -> IdxFile:
     """Read IDX file ``name`` (e.g. ``train-images-idx3-ubyte``) from a directory or URL prefix.
 
     ``<name>.gz`` is tried before ``<name>``. From a URL the file is downloaded once into
     ``downloads`` (then read from there); a cached copy that fails its checks is downloaded again.
+    ``retries``, ``retry_delay``, ``timeout`` and ``download_timeout`` are :class:`DownloadPolicy`'s
+    ``retries``, ``retry_delay``, ``timeout`` and ``deadline``.
     """
     location = os.fspath(location)
     if is_url(location):
-        return _read_url(location, name, expected_md5, Path(downloads), retries, retry_delay, timeout)
+        policy = DownloadPolicy(retries, retry_delay, timeout, download_timeout)
+        return _read_url(location, name, expected_md5, Path(downloads), policy)
     folder = Path(location)
     if not folder.is_dir():
         raise DataError(
@@ -195,33 +318,46 @@ def read_idx(
     for candidate in (f"{name}.gz", name, f"{dotted}.gz", dotted):
         path = folder / candidate
         if path.is_file():
-            return _decode(path.read_bytes(), name, str(path), expected_md5)
+            return _read_file(path, name, str(path), expected_md5)
     raise DataError(f"{folder}: no {name}.gz or {name} file; idx_path must hold the four IDX files")
 
 
-def _cache_dir(prefix: str, downloads: Path) -> Path:
-    """A readable, file-system-safe folder per URL prefix: ``downloads/idx/<host>/<path>``."""
-    parts = urlsplit(prefix)
-    safe = [re.sub(r"[^A-Za-z0-9._-]", "_", p) for p in [parts.netloc, *parts.path.split("/")]]
-    return downloads.joinpath("idx", *(p for p in safe if p.strip(".")))
+def download_cache(prefix: str, downloads: str | os.PathLike[str]) -> Path:
+    """The folder that keeps the files downloaded from URL prefix ``prefix``, one folder per prefix.
+
+    ``downloads/idx/<host>/<path>-<digest>``: host and path are for reading only (odd characters
+    become ``_``, long paths are cut); the digest, 16 hex digits of the sha256 of the whole prefix
+    (scheme, user, host, port, path, query), is what tells two prefixes apart. The prefix is taken
+    as the files are fetched from it, ``prefix.rstrip("/") + "/"``: ``.../mnist`` and ``.../mnist/``
+    name the same files, so they share a folder; any other difference gives another folder.
+    """
+    base = _url_base(prefix)
+    parts = urlsplit(base)
+    host = _readable(parts.netloc.rpartition("@")[2])  # without user:password@
+    path = _readable("_".join(p for p in parts.path.split("/") if p.strip(".")))[:_READABLE]
+    digest = hashlib.sha256(base.encode()).hexdigest()[:16]
+    return Path(downloads, "idx", host or "_", f"{path}-{digest}" if path else digest)
 
 
-def _read_url(
-    prefix: str,
-    name: str,
-    expected_md5: str | None,
-    downloads: Path,
-    retries: int,
-    retry_delay: float,
-    timeout: float,
-) -> IdxFile:
-    cache = _cache_dir(prefix, downloads)
-    base = prefix.rstrip("/") + "/"
+def _url_base(prefix: str) -> str:
+    """The URL prefix that file names are appended to: one trailing slash."""
+    return prefix.rstrip("/") + "/"
+
+
+def _readable(text: str) -> str:
+    """``text`` with every character that is not safe in a file name as ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text).strip(".")
+
+
+def _read_url(prefix: str, name: str, expected_md5: str | None, downloads: Path,
+              policy: DownloadPolicy) -> IdxFile:
+    cache = download_cache(prefix, downloads)
+    base = _url_base(prefix)
     for filename in (f"{name}.gz", name):
         cached = cache / filename
         if cached.is_file():
             try:
-                found = _decode(cached.read_bytes(), name, str(cached), expected_md5)
+                found = _read_file(cached, name, str(cached), expected_md5)
             except DataError as exc:
                 log.warning("%s; downloading it again", exc)
                 cached.unlink()
@@ -230,44 +366,44 @@ def _read_url(
                 return found
     for filename in (f"{name}.gz", name):
         url = base + filename
-        check = partial(_decode, name=name, where=url, expected_md5=expected_md5)
-        downloaded = download(url, cache / filename, check, retries=retries,
-                              retry_delay=retry_delay, timeout=timeout, missing_ok=True)
+        check = partial(_read_file, name=name, where=url, expected_md5=expected_md5)
+        downloaded = download(url, cache / filename, check, policy, max_bytes=MAX_STORED_BYTES,
+                              missing_ok=True)
         if downloaded is not None:
             return downloaded
     raise DataError(f"{base}: neither {name}.gz nor {name} found there (HTTP 404)")
 
 
-class _IncompleteError(Exception):
-    """The connection ended before Content-Length bytes arrived."""
+class _UnfinishedError(Exception):
+    """An attempt that did not finish: the connection ended early, or the deadline passed."""
 
 
 def download(
     url: str,
     dest: Path,
-    check: Callable[[bytes], T],
+    check: Callable[[Path], T],
+    policy: DownloadPolicy,
     *,
-    retries: int = 3,
-    retry_delay: float = 1.0,
-    timeout: float = 60.0,
+    max_bytes: int,
     missing_ok: bool = False,
 ) -> T | None:
-    """Download ``url`` to ``dest``: retried, with progress, renamed into place once checked.
+    """Download ``url`` to ``dest``: retried, bounded, with progress, renamed into place once checked.
 
-    The bytes are streamed into a temporary file beside ``dest``; ``check`` (given the downloaded
-    bytes, raising :class:`DataError` when they are wrong) runs before the rename, so ``dest`` only
-    ever holds a complete, verified file. Returns what ``check`` returned, or None for HTTP 404 when
-    ``missing_ok``. Network errors, server errors (5xx, 429) and short reads are tried ``retries``
-    times in all, waiting ``retry_delay`` seconds, then twice as long each time; every failure ends
-    in a :class:`DataError` naming the URL.
+    The bytes are streamed into a temporary file beside ``dest``; ``check`` (given that file, raising
+    :class:`DataError` when its content is wrong) runs before the rename, so ``dest`` only ever holds
+    a complete, verified file. Returns what ``check`` returned, or None for HTTP 404 when
+    ``missing_ok``. Network errors, server errors (5xx, 429), short reads and attempts that take
+    longer than ``policy.deadline`` are tried ``policy.retries`` times in all, waiting
+    ``policy.retry_delay`` seconds, then twice as long each time. More than ``max_bytes`` (announced
+    or sent) is wrong content, not retried. Every failure ends in a :class:`DataError` naming the URL.
     """
     problem = ""
-    for attempt in range(1, retries + 1):
+    for attempt in range(1, policy.retries + 1):
         try:
             with atomic_path(dest) as tmp:
-                _fetch(url, tmp, timeout)
+                _fetch(url, tmp, policy, max_bytes)
                 # a DataError here means wrong content: it propagates (no retry) and tmp is removed
-                return check(tmp.read_bytes())
+                return check(tmp)
         except HTTPError as exc:
             exc.close()
             if exc.code == 404 and missing_ok:
@@ -275,34 +411,86 @@ def download(
             if exc.code < 500 and exc.code != 429:
                 raise DataError(f"{url}: download failed with HTTP {exc.code} {exc.reason}") from None
             problem = f"HTTP {exc.code} {exc.reason}"
-        except (URLError, OSError, http.client.HTTPException, _IncompleteError) as exc:
+        except _UnfinishedError as exc:
+            problem = str(exc)
+        except (URLError, OSError, http.client.HTTPException) as exc:
             reason = exc.reason if isinstance(exc, URLError) else exc
             problem = f"{type(exc).__name__}: {reason}"
-        if attempt < retries:
-            wait = retry_delay * 2 ** (attempt - 1)
+        if attempt < policy.retries:
+            wait = policy.retry_delay * 2 ** (attempt - 1)
             log.warning("%s: attempt %d of %d failed (%s); retrying in %.1fs",
-                        url, attempt, retries, problem, wait)
+                        url, attempt, policy.retries, problem, wait)
             time.sleep(wait)
-    raise DataError(f"{url}: could not download it after {retries} attempts ({problem})")
+    raise DataError(f"{url}: could not download it after {policy.retries} attempts ({problem})")
 
 
-def _fetch(url: str, dest: Path, timeout: float) -> None:
-    """GET ``url`` into the file ``dest``, logging a progress bar every 10 %."""
+def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int) -> None:
+    """GET ``url`` into the file ``dest``, within ``policy.deadline`` and ``max_bytes``, with progress."""
     request = Request(url, headers={"User-Agent": f"mnistflow/{__version__}"})
-    name = url.rsplit("/", 1)[-1]
-    with urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
-        total = int(response.headers.get("Content-Length") or 0)
-        received, shown = 0, -1
-        while chunk := response.read(1 << 16):
+    start = time.monotonic()
+    # the socket timeout bounds each wait for the server; the deadline below, the whole attempt
+    with urlopen(request, timeout=min(policy.timeout, policy.deadline)) as response, \
+            open(dest, "wb") as out:
+        progress = _Progress(url.rsplit("/", 1)[-1], _announced_length(response.headers), start,
+                             every=min(_PROGRESS_SECONDS, policy.deadline / 10))
+        if progress.total > max_bytes:
+            raise DataError(f"{url}: the server announces {_size(progress.total)}, more than an IDX "
+                            f"file can take ({_size(max_bytes)}); this is not an IDX file")
+        # read1 returns what has arrived (up to 64 kB) at once, so the deadline is checked even
+        # while the bytes trickle in; read(n) would wait for all n
+        while chunk := response.read1(1 << 16):
             out.write(chunk)
-            received += len(chunk)
-            if total and (tenth := min(10, received * 10 // total)) > shown:
-                shown = tenth
-                log.info("%s [%-10s] %3d%% of %s", name, "#" * tenth, tenth * 10, _size(total))
-    if total and received != total:
-        raise _IncompleteError(f"received {received} of {total} bytes")
-    if not total:
-        log.info("%s: %s downloaded", name, _size(received))
+            progress.add(len(chunk))
+            if progress.received > max_bytes:
+                raise DataError(f"{url}: the server sent more than {_size(max_bytes)}, more than an "
+                                f"IDX file can take; this is not an IDX file")
+            if progress.elapsed() > policy.deadline:
+                raise _UnfinishedError(f"not complete after {policy.deadline:g} s "
+                                       f"(idx_download_timeout): {progress.so_far()}")
+    if progress.total and progress.received != progress.total:
+        raise _UnfinishedError(f"received {progress.received} of {progress.total} bytes")
+    progress.done()
+
+
+def _announced_length(headers: Message) -> int:
+    """The Content-Length of a response; 0 if it has none (or not a number)."""
+    try:
+        return max(0, int(headers.get("Content-Length") or 0))
+    except ValueError:
+        return 0
+
+
+class _Progress:
+    """Log lines for one download: a bar at every 10 % of the announced length (if any), and the
+    bytes received every ``every`` seconds in between, so a slow download shows that it moves."""
+
+    def __init__(self, name: str, total: int, start: float, every: float) -> None:
+        self.name, self.total, self.every = name, total, every  # total: 0 if not announced
+        self.received, self.tenths = 0, -1
+        self.start = self.logged = start  # time.monotonic() when the request was sent
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def so_far(self) -> str:
+        if self.total:
+            return f"{_size(self.received)} of {_size(self.total)} received"
+        return f"{_size(self.received)} received (length not announced)"
+
+    def add(self, n_bytes: int) -> None:
+        self.received += n_bytes
+        now = time.monotonic()
+        tenths = min(10, self.received * 10 // self.total) if self.total else -1
+        if tenths > self.tenths:
+            self.tenths, self.logged = tenths, now
+            log.info("%s [%-10s] %3d%% of %s", self.name, "#" * tenths, tenths * 10, _size(self.total))
+        elif now - self.logged >= self.every:
+            self.logged = now
+            log.info("%s: %s after %.1f s", self.name, self.so_far(), now - self.start)
+
+    def done(self) -> None:
+        if not self.total:
+            log.info("%s: %s downloaded", self.name, _size(self.received))
 
 
 def _size(n_bytes: int) -> str:

@@ -10,6 +10,7 @@ labels, ``row_train`` (n_train,) row numbers in the parquet; the same four for `
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -40,6 +41,54 @@ def one_hot(labels: np.ndarray, dtype: str = "float32") -> np.ndarray:
     return result
 
 
+def _at_most(x: float) -> str:
+    """x rounded down to 6 decimals, so that a test_size <= it keeps its promise."""
+    return f"{math.floor(round(x * 1e6, 3)) / 1e6:g}"
+
+
+def _at_least(x: float) -> str:
+    """x rounded up to 6 decimals."""
+    return f"{math.ceil(round(x * 1e6, 3)) / 1e6:g}"
+
+
+def _check_random_split(labels: np.ndarray, test_size: float, stratify: bool) -> None:
+    """Raise :class:`ConfigError` if ``train_test_split`` could not split these rows as asked.
+
+    The sizes are train_test_split's own: ceil(test_size * n) test rows, the rest for training. The
+    schema admits any 0 < test_size < 1, so only the data can tell whether both parts get rows and,
+    with ``stratify``, whether every class has two rows and each part one row per class.
+    """
+    n = len(labels)
+    if n < 2:
+        raise ConfigError(f"split: random needs at least 2 rows (one to train, one to test), "
+                          f"but the data has {n}")
+    n_test = math.ceil(test_size * n)
+    n_train = n - n_test
+    if not stratify:
+        if n_train < 1:
+            raise ConfigError(
+                f"test_size: {test_size} of {n} rows puts {n_test} rows in the test part and leaves "
+                f"{n_train} to train on; choose test_size <= {_at_most((n - 1) / n)}"
+            )
+        return
+    classes, counts = np.unique(labels, return_counts=True)
+    k = len(classes)
+    if counts.min() < 2:
+        rare = ", ".join(str(c) for c in classes[counts < 2])
+        raise ConfigError(
+            f"stratify: true needs at least 2 rows of every class, but of the {n} rows only 1 has "
+            f"class {rare}; set stratify=False"
+        )
+    for part, rows, fix in (("test", n_test, f"test_size >= {_at_least(k / n)}"),
+                            ("train", n_train, f"test_size <= {_at_most((n - k) / n)}")):
+        if rows < k:
+            raise ConfigError(
+                f"stratify: true with test_size: {test_size} gives the {part} part {rows} of {n} "
+                f"rows, fewer than its {k} classes (one row each at least); choose {fix} or set "
+                f"stratify=False"
+            )
+
+
 def split_indices(
     digits: Digits, how: str, test_size: float, random_state: int, stratify: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +100,7 @@ def split_indices(
     """
     rows = np.arange(len(digits))
     if how == "random":
+        _check_random_split(digits.labels, test_size, stratify)
         train, test = train_test_split(
             rows,
             test_size=test_size,

@@ -13,6 +13,7 @@ In config/config.yaml every training key defaults to ``null``, meaning "the pres
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -50,7 +51,11 @@ class Hyperparams:
 
     def check(self) -> None:
         """Raise :class:`ConfigError` for a value out of range or settings that contradict each other."""
-        problems = []
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        problems = [f"{key}: {value} is not a finite number" for key, value in values.items()
+                    if isinstance(value, float) and not math.isfinite(value)]
+        if problems:  # nan passes every comparison below: say only this
+            raise ConfigError("; ".join(problems))
         if self.optimizer not in OPTIMIZERS:
             problems.append(f"optimizer: {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
         if self.lr_schedule not in LR_SCHEDULES:

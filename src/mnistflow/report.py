@@ -27,14 +27,24 @@ from mnistflow.errors import DataError
 __all__ = ["plot_confusion", "plot_loss", "plot_misclassified", "render_html"]
 
 
+_HISTORY_COLUMNS = ("epoch", "loss", "train_accuracy")
+
+
 def read_history(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """The training log CSV as columns; a damaged one is a :class:`DataError` naming it."""
+    """The training log CSV as columns; a damaged or empty one is a :class:`DataError` naming it."""
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
-        return {key: np.array([float(r[key]) for r in rows]) for key in rows[0]} if rows else {}
-    except (ValueError, TypeError, csv.Error) as exc:  # a missing cell reads as None: TypeError
+        columns = {key: np.array([float(r[key]) for r in rows]) for key in rows[0]} if rows else {}
+    except (OSError, ValueError, TypeError, csv.Error) as exc:  # a missing cell reads as None
         raise DataError(f"{path}: not a readable training log ({exc}); {rebuild_hint('train')}") from None
+    if not rows:
+        raise DataError(f"{path}: the training log has no rows; {rebuild_hint('train')}")
+    missing = [c for c in _HISTORY_COLUMNS if c not in columns]
+    if missing:
+        raise DataError(f"{path}: the training log lacks the column(s) {', '.join(missing)}; "
+                        f"{rebuild_hint('train')}")
+    return columns
 
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> None:
@@ -113,7 +123,7 @@ def render_html(
     # the settings as given, with the preset's values filled in where a training key was left null
     cfg = {**metrics["config"], **metrics.get("model", {}).get("hyperparams", {})}
     per_class_rows = "\n".join(
-        f"<tr><td>{k}</td><td>{v['precision']:.4f}</td><td>{v['recall']:.4f}</td>"
+        f"<tr><td>{html.escape(k)}</td><td>{v['precision']:.4f}</td><td>{v['recall']:.4f}</td>"
         f"<td>{v['f1-score']:.4f}</td><td>{int(v['support'])}</td></tr>"
         for k, v in metrics["per_class"].items()
     )

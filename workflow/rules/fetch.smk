@@ -5,6 +5,7 @@ rule fetch_mnist:
         parquet="data/raw/mnist.parquet",
     params:
         fetch=get_fetch_params(),
+        inputs=files_digest(get_fetch_input()),  # content, whatever the modification times
         downloads="data/raw/downloads",  # cache of downloaded files (IDX, OpenML)
         code=code("fetch"),
     log:
