@@ -6,7 +6,9 @@ here; tests/test_images.py checks the answers); the end-to-end tests run the rul
 
 from __future__ import annotations
 
+import base64
 import csv
+import io
 import os
 import re
 import shutil
@@ -223,3 +225,15 @@ def test_asking_for_predictions_of_an_empty_folder_says_so(finished_copy: Workfl
     assert result.returncode != 0
     assert "ERROR in predict: data/images: the folder holds no files" in result.stdout
     assert not (finished_copy / "results/predictions.html").exists()
+
+
+def test_thumbnail_of_a_16_bit_image_shows_the_digit(tmp_path: Path) -> None:
+    grey = np.asarray(Image.open(EXAMPLES / "9-scan.png").convert("L"), dtype=np.uint16) * 257
+    Image.fromarray(grey).save(tmp_path / "16bit.png")  # mode I;16
+    (pred,) = classify(_model(), "m.npz", [tmp_path / "16bit.png"])
+    render_predictions([pred], "m.npz", tmp_path / "p.html")
+    uri = re.search(r'alt="[^"]*16bit\.png" src="data:image/png;base64,([^"]+)"',
+                    (tmp_path / "p.html").read_text())
+    assert uri is not None
+    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri[1]))).convert("L"))
+    assert shown.min() < 100 and shown.max() > 200  # dark ink on light paper, not a blank square

@@ -30,7 +30,11 @@ ZOOM = 4  # the 28x28 digit is shown at 112x112 px
 
 def _data_uri(image: Image.Image) -> str:
     """A PNG of ``image`` as a data: URI (the same image always gives the same bytes)."""
-    if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):  # 16-bit or float grey, CMYK, ...
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16-bit or float grey
+        grey = np.asarray(image, dtype=np.float64)  # (h, w); its own range, shown as 0-255
+        top = max(float(grey.max()), 1e-12)
+        image = Image.fromarray(np.rint(np.clip(grey, 0, None) * (255 / top)).astype(np.uint8))
+    elif image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):  # CMYK, YCbCr, ...
         image = image.convert("RGBA")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
