@@ -1,4 +1,5 @@
-# Two commands do everything: `make run` (set up, then run the workflow) and `make test`.
+# Two commands do everything: `make run` (set up, then run the workflow) and `make test` (the fast
+# tests; `make test-all` adds the slow end-to-end ones, as CI does).
 # Setup is a virtual environment in .venv with this package installed in editable mode; it is
 # redone only when pyproject.toml changes.
 PYTHON ?= python3
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: setup run test test-all lint bench clean
+.PHONY: setup run test test-slow test-all lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -25,8 +26,13 @@ $(VENV)/.installed: pyproject.toml
 run: setup  ## set up, then run the whole workflow (results/metrics.json, results/report.html)
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
 
-test: setup  ## set up, then run the test suite
-	$(BIN)/python -m pytest
+test: setup  ## set up, then run the fast tests (about 2 minutes; they share finished runs)
+	$(BIN)/python -m pytest -m "not slow"
+
+test-slow: setup  ## the slower end-to-end tests: interruptions, kills, second runs from scratch
+	$(BIN)/python -m pytest -m slow
+
+test-all: test test-slow  ## every test
 
 lint: setup  ## workflow lint, ruff and mypy
 	$(BIN)/snakemake --lint

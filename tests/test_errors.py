@@ -50,7 +50,7 @@ def test_shipped_config_is_valid() -> None:
         ("hidden", 0, [">= 1"]),
         ("random_state", -1, [">= 0"]),
         ("seed", "x", ["an integer"]),
-        ("preset", "turbo", ["one of:", "'seed'"]),
+        ("preset", "turbo", ["one of:", "'exercise'"]),
         ("source", "internet", ["one of:", "'sample'"]),
         ("split", "half", ["one of:", "'random'", "'original'"]),
         ("dtype", "float16", ["one of:", "'float32'", "'float64'"]),

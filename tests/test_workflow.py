@@ -32,7 +32,7 @@ def test_full_run_produces_every_file(finished_workflow: Workflow) -> None:
     assert metrics["config"]["epochs"] == 5
     # the resolved recipe the weights were trained with, from the model's metadata
     assert metrics["model"]["hyperparams"]["epochs"] == 5
-    assert metrics["model"]["hyperparams"]["learning_rate"] == 0.5  # the seed preset's value
+    assert metrics["model"]["hyperparams"]["learning_rate"] == 0.5  # the exercise preset's value
     assert metrics["model"]["architecture"]["layers"] == [784, 256, 10]
     assert set(metrics["seconds"]) == {"fetch_mnist", "prepare", "train"}
     assert sum(map(sum, metrics["confusion_matrix"])) == 1000

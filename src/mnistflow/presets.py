@@ -1,6 +1,6 @@
 """Training recipes: the hyperparameters that decide the weights, and the two named presets.
 
-``seed`` is the original exercise exactly: ``randn * 0.01`` weights, zero biases, full-batch gradient
+``exercise`` is the original exercise exactly: ``randn * 0.01`` weights, zero biases, full-batch gradient
 descent with learning rate 0.5 for 100 epochs, 256 hidden units (about 90-91 % test accuracy on full
 MNIST). ``best`` trains the same 784-256-10 network well: He initialisation, Adam on mini-batches
 of 256, a cosine learning-rate schedule after a one-epoch warm-up, and random +-2 pixel shifts of
@@ -29,7 +29,7 @@ __all__ = ["PRESETS", "TRAINING_KEYS", "Hyperparams", "resolve"]
 class Hyperparams:
     """Everything that decides the weights, besides the data. Saved inside model.npz.
 
-    The defaults are the ``seed`` preset.
+    The defaults are the ``exercise`` preset.
     """
 
     hidden: int = 256  # hidden ReLU units
@@ -45,7 +45,7 @@ class Hyperparams:
     shift: int = 0  # augmentation: random shifts of each training image by up to this many pixels
     validation_fraction: float = 0.0  # share of training rows held out to monitor (0: none)
     patience: int = 0  # early stopping: epochs without better validation accuracy (0: off)
-    init: str = "small"  # small: randn * 0.01 (the seed's); he: randn * sqrt(2 / fan_in)
+    init: str = "small"  # small: randn * 0.01 (the exercise's); he: randn * sqrt(2 / fan_in)
     seed: int = 0  # seed of numpy.random.default_rng: init, shuffling, shifts, dropout
     dtype: str = "float32"  # float32 or float64
 
@@ -87,7 +87,7 @@ class Hyperparams:
 
 
 PRESETS: dict[str, Hyperparams] = {
-    "seed": Hyperparams(),
+    "exercise": Hyperparams(),
     "best": Hyperparams(
         epochs=40,
         learning_rate=0.003,
@@ -113,7 +113,7 @@ def resolve(config: Mapping[str, Any]) -> Hyperparams:
     Numbers are coerced to the field's type (``--config learning_rate=1`` gives an int), and the
     result is checked as a whole (:meth:`Hyperparams.check`).
     """
-    name = config.get("preset") or "seed"
+    name = config.get("preset") or "exercise"
     if name not in PRESETS:
         raise ConfigError(f"preset: {name!r} is not one of {', '.join(PRESETS)}")
     overrides: dict[str, Any] = {}
