@@ -271,6 +271,7 @@ def test_model_and_history_files(tmp_path: Path) -> None:
 # --- the train stage ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_train_stage_best_preset_and_divergence(workflow_copy: Workflow) -> None:
     wf = workflow_copy
     failed = wf.snakemake("--config", "learning_rate=1e12", check=False)

@@ -79,6 +79,7 @@ def test_touching_sources_and_data_reruns_nothing(finished_workflow: Workflow) -
     assert finished_workflow.planned_jobs() == {}
 
 
+@pytest.mark.slow
 def test_editing_a_stage_script_reruns_it_and_what_follows(tmp_path: Path) -> None:
     wf = copy_workflow(tmp_path / "wf")
     wf.set_config(epochs=2)
