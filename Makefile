@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: setup run test test-slow test-all lint bench clean
+.PHONY: setup run test test-slow test-all lint docs bench clean
 
 setup: $(VENV)/.installed
 
@@ -38,6 +38,9 @@ lint: setup  ## workflow lint, ruff and mypy
 	$(BIN)/snakemake --lint
 	$(BIN)/ruff check src scripts tests benchmarks
 	$(BIN)/mypy
+
+docs: setup  ## regenerate config/README.md from the config schema
+	$(BIN)/python -m mnistflow.config > config/README.md
 
 bench: setup  ## benchmarks on full MNIST: make bench IDX_DIR=<directory holding the four IDX files>
 	@test -n "$(IDX_DIR)" || { echo "usage: make bench IDX_DIR=<directory holding the four IDX files>"; exit 2; }
