@@ -1,4 +1,5 @@
-# Two commands do everything: `make run` (set up, then run the workflow) and `make test`.
+# Two commands do everything: `make run` (set up, then run the workflow) and `make test` (the fast
+# tests; `make test-all` adds the slow end-to-end ones, as CI does).
 # Setup is a virtual environment in .venv with this package installed in editable mode; it is
 # redone only when pyproject.toml changes.
 PYTHON ?= python3
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: setup run test test-all lint bench clean
+.PHONY: setup run test test-slow test-all lint docs bench clean
 
 setup: $(VENV)/.installed
 
@@ -25,13 +26,21 @@ $(VENV)/.installed: pyproject.toml
 run: setup  ## set up, then run the whole workflow (results/metrics.json, results/report.html)
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
 
-test: setup  ## set up, then run the test suite
-	$(BIN)/python -m pytest
+test: setup  ## set up, then run the fast tests (about 2 minutes; they share finished runs)
+	$(BIN)/python -m pytest -m "not slow"
+
+test-slow: setup  ## the slower end-to-end tests: interruptions, kills, second runs from scratch
+	$(BIN)/python -m pytest -m slow
+
+test-all: test test-slow  ## every test
 
 lint: setup  ## workflow lint, ruff and mypy
 	$(BIN)/snakemake --lint
 	$(BIN)/ruff check src scripts tests benchmarks
 	$(BIN)/mypy
+
+docs: setup  ## regenerate config/README.md from the config schema
+	$(BIN)/python -m mnistflow.config > config/README.md
 
 bench: setup  ## benchmarks on full MNIST: make bench IDX_DIR=<directory holding the four IDX files>
 	@test -n "$(IDX_DIR)" || { echo "usage: make bench IDX_DIR=<directory holding the four IDX files>"; exit 2; }

@@ -10,7 +10,7 @@ learning rate 0.5, 100 epochs) on the full MNIST seed split (all 70,000 rows, tr
 ``train_test_split(test_size=0.2, random_state=42)``: 56,000 rows to train on, 14,000 to test), run
 one after the other by:
 
-- ``mnistflow``: this project (``preset: seed``, float32), loading its data like the train stage does;
+- ``mnistflow``: this project (``preset: exercise``, float32), loading its data like the train stage does;
 - ``sklearn``: MLPClassifier(256, solver sgd, batch_size = all rows, lr 0.5, momentum 0, alpha 0),
   float32 input, other settings at their defaults, except that it never stops early;
 - ``torch``: the same network in PyTorch on the CPU, float32 (skipped when torch is not installed);
@@ -74,13 +74,13 @@ def load(split: Path, *names: str) -> list[np.ndarray]:
 
 # --- the contenders (each runs in a worker process) --------------------------------------------------
 
-def run_mnistflow(split: Path, epochs: int, preset: str = "seed") -> dict[str, Any]:
+def run_mnistflow(split: Path, epochs: int, preset: str = "exercise") -> dict[str, Any]:
     from mnistflow import network
     from mnistflow._io import load_npz
     from mnistflow.presets import resolve
     from mnistflow.train import train
 
-    hp = resolve({"preset": preset, "epochs": epochs if preset == "seed" else None})
+    hp = resolve({"preset": preset, "epochs": epochs if preset == "exercise" else None})
     data = load_npz(split, {"X_train": "", "Y_train": ""}, rebuild="prepare")  # as scripts/train.py
     X, Y = data.pop("X_train"), data.pop("Y_train")
     del data

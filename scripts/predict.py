@@ -1,7 +1,8 @@
 """Stage predict: model.npz + the images in the `images` folder -> results/predictions.csv + .html."""
 
 from mnistflow._stage import log, run
-from mnistflow.predict import classify, image_files, write_csv
+from mnistflow.image_folder import image_files
+from mnistflow.predict import classify, write_csv
 from mnistflow.predict_report import render_predictions
 from mnistflow.train import load_model
 

@@ -303,6 +303,7 @@ def test_python_at_a_path_with_a_space_stops_before_any_job(tmp_path: Path) -> N
     _nothing_written(wf)
 
 
+@pytest.mark.slow
 def test_workflow_in_a_folder_with_a_space_runs(tmp_path: Path) -> None:
     # only the interpreter's path matters (here this test's Python, at a path without a space)
     wf = copy_workflow(tmp_path / "my projects" / "mnist flow")

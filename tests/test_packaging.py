@@ -1,14 +1,17 @@
-"""environment.yml (conda) and pyproject.toml (pip) must list the same runtime dependencies."""
+"""Packaging and deployment: environment.yml (conda) and pyproject.toml (pip) list the same runtime
+dependencies, and the workflow loads in a Snakemake that has neither this package nor NumPy."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT, WORKFLOW_FILES, copy_workflow, parse_job_stats
 
 
 def _name_and_spec(requirement: str) -> tuple[str, str]:
@@ -29,3 +32,37 @@ def test_environment_yml_matches_pyproject() -> None:
     assert conda_deps == pip_deps
     assert python == project["requires-python"]
     assert "conda-forge" in env["channels"]
+
+
+# Run Snakemake as it is without this project: the installed mnistflow (the editable install's src/
+# on sys.path) and the libraries only the jobs need are hidden, so only Snakemake's own dependencies
+# are left for parsing the workflow.
+_SNAKEMAKE_ALONE = """
+import importlib.abc, sys
+HIDDEN = {"numpy", "sklearn", "scipy", "pyarrow", "matplotlib", "mlxtend", "pandas", "threadpoolctl",
+          "PIL"}
+class Hide(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in HIDDEN:
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden by the test)", name=name)
+        return None
+sys.meta_path.insert(0, Hide())
+sys.path = [p for p in sys.path if not p.endswith("/src")]
+import importlib.util
+assert importlib.util.find_spec("mnistflow") is None, "mnistflow is still importable"
+from snakemake.cli import main
+sys.argv = ["snakemake", *sys.argv[1:]]
+main()
+"""
+
+
+def test_the_workflow_loads_in_a_snakemake_without_this_package(tmp_path: Path) -> None:
+    wf = copy_workflow(tmp_path / "wf", (*WORKFLOW_FILES, "src"))
+    result = subprocess.run(
+        [sys.executable, "-c", _SNAKEMAKE_ALONE, "-n", "--cores", "1"],
+        cwd=wf.path, capture_output=True, text=True, timeout=300, check=False,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert parse_job_stats(out) == {"fetch_mnist": 1, "prepare": 1, "train": 1, "evaluate": 1,
+                                    "report": 1}

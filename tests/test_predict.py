@@ -21,7 +21,8 @@ from PIL import Image
 from conftest import ROOT, Workflow
 from mnistflow import network
 from mnistflow.errors import ConfigError, DataError
-from mnistflow.predict import CSV_COLUMNS, Prediction, classify, describe, image_files, write_csv
+from mnistflow.image_folder import image_files
+from mnistflow.predict import CSV_COLUMNS, Prediction, classify, describe, write_csv
 from mnistflow.predict_report import render_predictions
 from mnistflow.presets import Hyperparams
 from mnistflow.train import load_model, save_model

@@ -93,6 +93,7 @@ def _edit_function(path: Path, function: str) -> None:
     path.write_text("".join(lines))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("module", "function", "expected"),
     [

@@ -40,6 +40,7 @@ def test_load_passes_the_settings_of_the_source(tmp_path: Path) -> None:
     assert len(digits) == 15 and digits.metadata["location"] == str(tmp_path)
 
 
+@pytest.mark.slow
 def test_workflow_on_idx_files_with_the_original_split(workflow_copy: Workflow, tmp_path: Path) -> None:
     rows = make_rows(n_train=60, n_test=20, seed=1)
     idx_dir = tmp_path / "idx"
@@ -70,6 +71,7 @@ def test_workflow_on_idx_files_with_the_original_split(workflow_copy: Workflow, 
     assert not (workflow_copy / "data/raw/mnist.parquet").exists()
 
 
+@pytest.mark.slow
 def test_replaced_idx_files_rerun_the_fetch_whatever_their_modification_times(
     workflow_copy: Workflow, tmp_path: Path
 ) -> None:

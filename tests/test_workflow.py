@@ -32,7 +32,7 @@ def test_full_run_produces_every_file(finished_workflow: Workflow) -> None:
     assert metrics["config"]["epochs"] == 5
     # the resolved recipe the weights were trained with, from the model's metadata
     assert metrics["model"]["hyperparams"]["epochs"] == 5
-    assert metrics["model"]["hyperparams"]["learning_rate"] == 0.5  # the seed preset's value
+    assert metrics["model"]["hyperparams"]["learning_rate"] == 0.5  # the exercise preset's value
     assert metrics["model"]["architecture"]["layers"] == [784, 256, 10]
     assert set(metrics["seconds"]) == {"fetch_mnist", "prepare", "train"}
     assert sum(map(sum, metrics["confusion_matrix"])) == 1000
@@ -79,6 +79,7 @@ def test_touching_sources_and_data_reruns_nothing(finished_workflow: Workflow) -
     assert finished_workflow.planned_jobs() == {}
 
 
+@pytest.mark.slow
 def test_editing_a_stage_script_reruns_it_and_what_follows(tmp_path: Path) -> None:
     wf = copy_workflow(tmp_path / "wf")
     wf.set_config(epochs=2)

@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _expand(arguments: Sequence[str]) -> tuple[list[Path], list[str]]:
     """Files to classify (a folder's files in place of the folder), and a line per empty folder."""
-    from mnistflow.predict import image_files
+    from mnistflow.image_folder import image_files
 
     files: list[Path] = []
     problems: list[str] = []

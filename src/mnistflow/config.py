@@ -29,7 +29,7 @@ from typing import Any
 
 from mnistflow.errors import ConfigError
 
-__all__ = ["allowed", "check_config", "config_error", "config_problems", "duplicate_keys", "load_schema"]
+__all__ = ["allowed", "config_error", "config_problems", "duplicate_keys", "load_schema", "settings_markdown"]
 
 _TYPE_WORDS = {
     "integer": "an integer",
@@ -149,23 +149,17 @@ def duplicate_keys(path: str | os.PathLike[str]) -> list[str]:
 
 
 def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
-    """One line per invalid, unknown or missing setting (empty when the config is valid)."""
+    """One line per invalid or unknown setting (empty when the config is valid)."""
     properties: Mapping[str, Any] = schema.get("properties", {})
     known = list(properties)
     problems: dict[str, str] = {}  # key -> line, so a key with two failures gets one line
     for error in _validator(schema).iter_errors(dict(config)):
         path = list(error.absolute_path)
-        if not path:  # a problem with the config as a whole: unknown or missing keys
+        if not path:  # a problem with the config as a whole: unknown keys (a missing one takes its default)
             if error.validator == "additionalProperties" and schema.get("additionalProperties") is False:
                 for key in config:
                     if key not in properties:
                         problems[str(key)] = _unknown(str(key), known)
-            elif error.validator == "required":
-                for key in error.validator_value:
-                    if key not in config:
-                        spec = properties.get(key, {})
-                        problems[key] = (f"{key}: missing; add it to config/config.yaml "
-                                         f"({allowed(spec)})")
             else:
                 problems[f"~{len(problems)}"] = f"settings: {error.message}"
             continue
@@ -201,11 +195,45 @@ def config_error(
     return ConfigError(f"invalid setting{s} in config/config.yaml or --config:\n  " + "\n  ".join(problems))
 
 
-def check_config(
-    config: Mapping[str, Any], schema_path: str | os.PathLike[str],
-    configfiles: Iterable[str | os.PathLike[str]] = (),
-) -> None:
-    """Raise :func:`config_error`'s error if there is one."""
-    error = config_error(config, schema_path, configfiles)
-    if error is not None:
-        raise error
+def _cell(value: Any) -> str:
+    """A default or preset value as it is written in config/config.yaml, for a Markdown table."""
+    if isinstance(value, str):
+        return f"`{value}`" if value else '`""`'
+    return f"`{_show(value) if value is not None else 'null'}`"
+
+
+def settings_markdown(schema: Mapping[str, Any]) -> str:
+    """config/README.md: every setting of the schema with its default, preset values, what it allows
+    and its description, in the schema's order (``python -m mnistflow.config`` writes it)."""
+    properties: Mapping[str, Any] = schema["properties"]
+    presets = list(dict.fromkeys(name for spec in properties.values() for name in spec.get("presets", {})))
+    head = ["key", "default", *(f"preset {name}" for name in presets), "allowed", "meaning"]
+    lines = [
+        "# Settings",
+        "",
+        "Generated from [`workflow/schemas/config.schema.yaml`](../workflow/schemas/config.schema.yaml)",
+        "by `python -m mnistflow.config` (`make docs`); do not edit by hand. Set them in",
+        "[`config.yaml`](config.yaml) (a key left out takes its default) or for one run with",
+        "`snakemake --config key=value`. A training key left `null` takes the value of the chosen",
+        "`preset`.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for key, spec in properties.items():
+        cells = [f"`{key}`", _cell(spec.get("default"))]
+        cells += [_cell(spec["presets"][name]) if name in spec.get("presets", {}) else ""
+                  for name in presets]
+        what = " ".join(str(spec.get("description", "")).split()).replace("|", "\\|")
+        cells += [allowed({k: v for k, v in spec.items() if k != "description"}).replace("|", "\\|"),
+                  what]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(".")
+    sys.stdout.write(settings_markdown(load_schema(root / "workflow" / "schemas" / "config.schema.yaml")))

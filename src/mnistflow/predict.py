@@ -25,7 +25,7 @@ from PIL import Image
 
 from mnistflow import network
 from mnistflow._io import write_text
-from mnistflow.errors import ConfigError, DataError
+from mnistflow.errors import DataError
 from mnistflow.images import SIDE, read_image, to_mnist
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "check_model",
     "classify",
     "describe",
-    "image_files",
     "write_csv",
 ]
 
@@ -61,28 +60,6 @@ class Prediction:
             return []
         order = np.argsort(-self.proba, kind="stable")[:k]  # ties: the smaller digit first
         return [(int(d), float(self.proba[d])) for d in order]
-
-
-def image_files(folder: str | os.PathLike[str]) -> list[Path]:
-    """Every file directly in ``folder`` except hidden ones (``.gitkeep``), sorted by name.
-
-    Any file counts, whatever its name: one that is not an image gets its own line saying so,
-    rather than being skipped in silence. A folder that is not set, does not exist or holds no file
-    is a :class:`DataError` (or :class:`ConfigError` when unset) with one line saying which.
-    """
-    if not str(folder):
-        raise ConfigError("images: no folder of images set; name one in config/config.yaml or with "
-                          "--config images=FOLDER")
-    path = Path(folder)
-    if not path.exists():
-        raise DataError(f"{folder}: no such folder; put your digit images in it, or name another")
-    if not path.is_dir():
-        raise DataError(f"{folder}: not a folder; name the folder that holds your digit images")
-    files = sorted(p for p in path.iterdir() if not p.name.startswith(".") and p.is_file())
-    if not files:
-        raise DataError(f"{folder}: the folder holds no files; put your digit images (PNG, JPEG, "
-                        f"...) in it")
-    return files
 
 
 def check_model(params: network.Params, model: str | os.PathLike[str],

