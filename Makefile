@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: setup run test test-all lint bench clean
+.PHONY: setup run test test-all test-cluster lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -19,8 +19,18 @@ $(VENV)/.installed: pyproject.toml
 run: setup  ## set up, then run the whole workflow (results/metrics.json, results/report.html)
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
 
-test: setup  ## set up, then run the test suite
+test: setup  ## set up, then run the test suite (without the cluster tests)
 	$(BIN)/python -m pytest
+
+# A single-node SLURM cluster in a temporary folder (tests/cluster/slurm.sh; root: it installs
+# slurm-wlm and munge with apt-get when missing), the tests marked `cluster` against it, and the
+# cluster stopped (exactly the daemons the script started) and its folder removed, pass or fail.
+test-cluster: setup  ## bring up a SLURM cluster on this machine, run the cluster tests, stop it
+	@dir=$$(mktemp -d /tmp/mnistflow-slurm.XXXXXX) || exit 1; \
+	trap 'tests/cluster/slurm.sh stop "$$dir"; rm -rf "$$dir"' EXIT; \
+	trap 'exit 130' INT TERM; \
+	tests/cluster/slurm.sh start "$$dir" && \
+	MNISTFLOW_SLURM_DIR="$$dir" $(BIN)/python -m pytest -m cluster
 
 lint: setup  ## workflow lint, ruff and mypy
 	$(BIN)/snakemake --lint

@@ -7,6 +7,13 @@ rule fetch_mnist:
         fetch=get_fetch_params(),
         downloads="data/raw/downloads",  # cache of downloaded files (IDX, OpenML)
         code=code("fetch"),
+    # on the machine that runs Snakemake, also with a cluster profile: compute nodes often have no
+    # internet, and the download cache (data/raw/downloads) is then filled once, in one place
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("fetch_mnist"),
+        runtime=get_runtime("fetch_mnist"),
     log:
         "logs/fetch_mnist.log",
     benchmark:
