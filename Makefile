@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: setup run test test-slow test-all lint docs bench clean
+.PHONY: setup run test test-slow test-all test-cluster lint docs bench clean
 
 setup: $(VENV)/.installed
 
@@ -33,6 +33,16 @@ test-slow: setup  ## the slower end-to-end tests: interruptions, kills, second r
 	$(BIN)/python -m pytest -m slow
 
 test-all: test test-slow  ## every test
+
+# A single-node SLURM cluster in a temporary folder (tests/cluster/slurm.sh; root: it installs
+# slurm-wlm and munge with apt-get when missing), the tests marked `cluster` against it, and the
+# cluster stopped (exactly the daemons the script started) and its folder removed, pass or fail.
+test-cluster: setup  ## bring up a SLURM cluster on this machine, run the cluster tests, stop it
+	@dir=$$(mktemp -d /tmp/mnistflow-slurm.XXXXXX) || exit 1; \
+	trap 'tests/cluster/slurm.sh stop "$$dir"; rm -rf "$$dir"' EXIT; \
+	trap 'exit 130' INT TERM; \
+	tests/cluster/slurm.sh start "$$dir" && \
+	MNISTFLOW_SLURM_DIR="$$dir" $(BIN)/python -m pytest -m cluster
 
 lint: setup  ## workflow lint, ruff and mypy
 	$(BIN)/snakemake --lint

@@ -163,3 +163,15 @@ def metrics_without_timings(wf: Workflow) -> dict[str, Any]:
     for name in TIMING_FIELDS:
         metrics.pop(name)
     return metrics
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `cluster` need a SLURM cluster (tests/cluster/slurm.sh brings one up, as root):
+    they run only when the -m expression names the marker (`pytest -m cluster`, `make
+    test-cluster`), never in a plain `pytest` or `pytest -m "not slow"`."""
+    if "cluster" in (config.getoption("markexpr") or ""):
+        return
+    deselected = [item for item in items if item.get_closest_marker("cluster")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("cluster")]

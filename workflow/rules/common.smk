@@ -1,6 +1,7 @@
 # Config validation and every helper the rules use. No other rule file defines a function.
 import contextlib
 import importlib.util
+import math
 import os
 import re
 import shlex
@@ -158,6 +159,58 @@ def stop_jobs_on_signals():
                 os.kill(os.getpid(), sig)
 
         signal.signal(signum, forward)
+
+
+
+# --- Resources: what each job asks for -------------------------------------------------------------
+# A job's memory (mem_mb, MB) and time limit (runtime, minutes) are sized from the size of its input,
+# from what each stage used on the embedded sample and on full MNIST with both presets (max_rss and
+# seconds in logs/benchmarks/*.tsv; the table is in README.md, "On a cluster"). On a cluster they
+# are the SLURM job's --mem and --time; locally they count only against `--resources mem_mb=...`.
+#   mem_mb  = 1.5 x (fixed + per_mb x input MB), rounded up to 100 MB
+#   runtime = 3 x (fixed + per_mb x input MB [x epochs x hidden / 256 for train]) s, in whole
+#             minutes, at least 10
+# and both double with each attempt (the cluster profile retries a failed job once). A job run by
+# SLURM also holds two Snakemake processes (the one the plugin starts in the job and the one that
+# runs the script), about 170 MB each: that is part of the fixed memory of the non-local stages.
+MEM_HEADROOM = 1.5
+RUNTIME_HEADROOM = 3
+MIN_RUNTIME = 10  # minutes: a short limit still schedules quickly, and covers a slow start
+SIZING = {
+    #              fixed MB, MB per input MB, fixed s, s per input MB (train: per epoch of 256 units)
+    "fetch_mnist": (350, 0.2, 30, 1.0),  # input: local IDX files (none for sample or a URL)
+    "prepare": (650, 32, 60, 1.0),  # input: the parquet file, compressed ~4.5x
+    "train": (450, 1.6, 60, 0.007),  # input: split.npz
+    "evaluate": (550, 1.1, 60, 0.1),  # input: model, split, parquet
+    "report": (150, 1.0, 30, 0.2),  # input: metrics, predictions, history, split
+}
+
+
+def get_mem_mb(stage):
+    """mem_mb of a stage's job (a resource function of its input and attempt; see SIZING)."""
+    fixed, per_mb = SIZING[stage][:2]
+
+    def mem_mb(wildcards, input, attempt):
+        return 100 * math.ceil(MEM_HEADROOM * (fixed + per_mb * input.size_mb) / 100) * attempt
+
+    return mem_mb
+
+
+def get_runtime(stage):
+    """runtime (minutes) of a stage's job (a resource function of its input and attempt; see
+    SIZING). Training time also grows with epochs and hidden units, so train's part per input MB is
+    per epoch of 256 hidden units."""
+    fixed, per_mb = SIZING[stage][2:]
+    work = 1.0
+    if stage == "train":
+        hyperparams = resolve_hyperparams(config)
+        work = hyperparams.epochs * hyperparams.hidden / 256
+
+    def runtime(wildcards, input, attempt):
+        seconds = RUNTIME_HEADROOM * (fixed + per_mb * input.size_mb * work)
+        return max(MIN_RUNTIME, math.ceil(seconds / 60)) * attempt
+
+    return runtime
 
 
 onstart:

@@ -12,6 +12,10 @@ rule evaluate:
     params:
         config=get_recorded_config(),
         code=code("evaluate"),
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("evaluate"),
+        runtime=get_runtime("evaluate"),
     log:
         "logs/evaluate.log",
     benchmark:

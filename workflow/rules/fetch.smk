@@ -8,6 +8,13 @@ rule fetch_mnist:
         inputs=files_digest(get_fetch_input()),  # content, whatever the modification times
         downloads="data/raw/downloads",  # cache of downloaded files (IDX, OpenML)
         code=code("fetch"),
+    # on the machine that runs Snakemake, also with a cluster profile: compute nodes often have no
+    # internet, and the download cache (data/raw/downloads) is then filled once, in one place
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("fetch_mnist"),
+        runtime=get_runtime("fetch_mnist"),
     log:
         "logs/fetch_mnist.log",
     benchmark:

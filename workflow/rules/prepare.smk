@@ -10,6 +10,10 @@ rule prepare:
         stratify=config["stratify"],
         dtype=config["dtype"],
         code=code("prepare"),
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("prepare"),
+        runtime=get_runtime("prepare"),
     log:
         "logs/prepare.log",
     benchmark:

@@ -14,6 +14,12 @@ rule report:
                              caption="../report/misclassified.rst", category="Evaluation"),
     params:
         code=code("report"),
+    # a few seconds of plotting: on the machine that runs Snakemake, not worth a cluster job
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("report"),
+        runtime=get_runtime("report"),
     log:
         "logs/report.log",
     benchmark:
