@@ -29,7 +29,7 @@ from typing import Any
 
 from mnistflow.errors import ConfigError
 
-__all__ = ["allowed", "check_config", "config_error", "config_problems", "duplicate_keys", "load_schema"]
+__all__ = ["allowed", "config_error", "config_problems", "duplicate_keys", "load_schema"]
 
 _TYPE_WORDS = {
     "integer": "an integer",
@@ -200,12 +200,3 @@ def config_error(
     s = "s" if len(problems) > 1 else ""
     return ConfigError(f"invalid setting{s} in config/config.yaml or --config:\n  " + "\n  ".join(problems))
 
-
-def check_config(
-    config: Mapping[str, Any], schema_path: str | os.PathLike[str],
-    configfiles: Iterable[str | os.PathLike[str]] = (),
-) -> None:
-    """Raise :func:`config_error`'s error if there is one."""
-    error = config_error(config, schema_path, configfiles)
-    if error is not None:
-        raise error
