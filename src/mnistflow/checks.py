@@ -1,8 +1,8 @@
 """Content checks of ``data/processed/split.npz`` for every stage that reads it.
 
 A split edited by hand, written by another version or damaged on disk must stop the reading stage
-with a message naming the file, the array and what is wrong, and saying how to rebuild it, rather
-than train on NaN or crash deep inside NumPy or scikit-learn. What a valid file holds, per part
+with a message naming the file, the array and what is wrong (the stage script adds how to rebuild
+it), rather than train on NaN or crash deep inside NumPy or scikit-learn. What a valid file holds, per part
 (``train``, ``test``):
 
     X_<part>    (n, 784) floats in [0, 1]: the scaled pixels
