@@ -110,7 +110,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         if exc.errno not in _DISK_ERRORS:
             raise
         raise DataError(final, f"cannot write it: {_DISK_ERRORS[exc.errno]} "
-                        f"({exc.strerror}); nothing was written") from None
+                               f"({exc.strerror}); nothing was written") from None
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -76,7 +76,8 @@ def check_metrics(data: Any, path: str | os.PathLike[str]) -> None:
 def check_compatible(params: network.Params, X: np.ndarray, model_path: str, split_path: str) -> None:
     """A model trained on other data (different width) cannot be evaluated: a DataError naming it."""
     if params["W1"].shape[0] != X.shape[1] or params["W2"].shape[1] != N_CLASSES:
-        raise DataError(model_path,
+        raise DataError(
+            model_path,
             f"the model expects {params['W1'].shape[0]} inputs and "
             f"{params['W2'].shape[1]} classes, but {split_path} has {X.shape[1]} pixels and "
             f"{N_CLASSES} classes"

@@ -171,7 +171,8 @@ def _header(data: bytes, name: str, where: str) -> _Header:
         raise DataError(where, f"only {len(data)} bytes, too short for an IDX file")
     (magic,) = struct.unpack(">I", data[:4])
     if magic != _MAGIC[kind]:
-        raise DataError(where,
+        raise DataError(
+            where,
             f"bad magic number 0x{magic:08x}, expected 0x{_MAGIC[kind]:08x} (IDX {kind} of "
             f"unsigned bytes); this is not an IDX {kind} file"
         )
@@ -183,7 +184,8 @@ def _header(data: bytes, name: str, where: str) -> _Header:
     if kind == "images" and header.shape[1:] != _IMAGE_SHAPE:
         raise DataError(where, f"images of {header.shape[1]}x{header.shape[2]} pixels, expected 28x28")
     if header.n_values > MAX_IDX_BYTES:
-        raise DataError(where,
+        raise DataError(
+            where,
             f"the header announces {header.shape[0]} {kind} ({header.n_values} bytes of "
             f"values), more than the {_size(MAX_IDX_BYTES)} this reader accepts; the file is corrupt"
         )
@@ -194,7 +196,8 @@ def _check_count(header: _Header, found: int, where: str, *, at_least: bool = Fa
     """Raise unless ``found`` bytes of values are what the header announces (``at_least``: or more)."""
     if found != header.n_values:
         holds = f"at least {found}" if at_least else str(found)
-        raise DataError(where,
+        raise DataError(
+            where,
             f"the header announces {header.shape[0]} {header.kind} ({header.n_values} bytes "
             f"of values) but the file holds {holds} bytes after the header; the file is truncated or "
             f"corrupt"
@@ -267,8 +270,8 @@ def _read_stored(path: Path, name: str, where: str) -> _Content:
             return _read_content(stored, name, where, size)
         if size > MAX_STORED_BYTES:
             raise DataError(where, f"{_size(size)} of gzip data, more than an IDX file within this "
-                            f"reader's limit ({_size(MAX_IDX_BYTES)} of values) takes; the file is "
-                            f"corrupt or not an IDX file")
+                                   f"reader's limit ({_size(MAX_IDX_BYTES)} of values) takes; the file is "
+                                   f"corrupt or not an IDX file")
         return _read_gzip(stored, name, where)
 
 
@@ -277,7 +280,8 @@ def _read_file(path: Path, name: str, where: str, expected_md5: str | None) -> I
     content = _read_stored(path, name, where)
     md5 = content.md5()
     if expected_md5 is not None and md5 != expected_md5:
-        raise DataError(where,
+        raise DataError(
+            where,
             f"checksum mismatch: the uncompressed content has md5 {md5}, expected "
             f"{expected_md5}; the file is corrupt or a different dataset (set idx_md5 to 'none' or to "
             f"the right checksums)"
@@ -435,7 +439,7 @@ def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int) -> None
                              every=min(_PROGRESS_SECONDS, policy.deadline / 10))
         if progress.total > max_bytes:
             raise DataError(url, f"the server announces {_size(progress.total)}, more than an IDX "
-                            f"file can take ({_size(max_bytes)}); this is not an IDX file")
+                                 f"file can take ({_size(max_bytes)}); this is not an IDX file")
         # read1 returns what has arrived (up to 64 kB) at once, so the deadline is checked even
         # while the bytes trickle in; read(n) would wait for all n
         while chunk := response.read1(1 << 16):
@@ -443,7 +447,7 @@ def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int) -> None
             progress.add(len(chunk))
             if progress.received > max_bytes:
                 raise DataError(url, f"the server sent more than {_size(max_bytes)}, more than an "
-                                f"IDX file can take; this is not an IDX file")
+                                     f"IDX file can take; this is not an IDX file")
             if progress.elapsed() > policy.deadline:
                 raise _UnfinishedError(f"not complete after {policy.deadline:g} s "
                                        f"(idx_download_timeout): {progress.so_far()}")

@@ -95,7 +95,8 @@ def load_idx(
     for part in ("train", "t10k"):
         images, labels = files[f"{part}-images-idx3-ubyte"], files[f"{part}-labels-idx1-ubyte"]
         if len(images.array) != len(labels.array):
-            raise DataError(images.location,
+            raise DataError(
+                images.location,
                 f"{len(images.array)} images but {labels.location} has "
                 f"{len(labels.array)} labels; the two files must have one label per image"
             )
@@ -147,7 +148,7 @@ def _openml_labels(target: Any, where: str) -> np.ndarray:
         labels = values.astype(np.float64)
     except (TypeError, ValueError):
         raise DataError(where, f"the target column holds non-numeric labels "
-                        f"(e.g. {values.ravel()[0]!r}), expected digits 0-9") from None
+                               f"(e.g. {values.ravel()[0]!r}), expected digits 0-9") from None
     if labels.ndim != 1 or not np.all((labels >= 0) & (labels < N_CLASSES) & (labels == np.round(labels))):
         raise DataError(where, "the target column is not one label 0-9 per row")
     return labels.astype(np.uint8)
@@ -174,13 +175,13 @@ def load_openml(
                              **_openml_parser(parser))
     except URLError as exc:
         raise DataError(where, f"cannot reach openml.org ({exc.reason}); check the network, or "
-                        f"use source=idx with a directory or URL holding the IDX files") from None
+                               f"use source=idx with a directory or URL holding the IDX files") from None
     except (ValueError, OSError) as exc:  # not found, md5 mismatch, unreadable ARFF, disk errors
         raise DataError(where, str(exc)) from None
     X = np.asarray(bunch.data)
     if X.ndim != 2 or X.shape[1] != N_PIXELS:
         raise DataError(where, f"{X.shape[1] if X.ndim == 2 else '?'} feature columns, expected "
-                        f"{N_PIXELS} pixel values (28x28 images)")
+                               f"{N_PIXELS} pixel values (28x28 images)")
     if not (np.all(np.isfinite(X)) and X.min() >= 0 and X.max() <= 255 and np.array_equal(X, np.round(X))):
         raise DataError(where, "pixel values are not whole numbers 0-255 without missing values")
     n = len(X)
