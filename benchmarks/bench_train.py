@@ -81,7 +81,7 @@ def run_mnistflow(split: Path, epochs: int, preset: str = "exercise") -> dict[st
     from mnistflow.train import train
 
     hp = resolve({"preset": preset, "epochs": epochs if preset == "exercise" else None})
-    data = load_npz(split, {"X_train": "", "Y_train": ""}, rebuild="prepare")  # as scripts/train.py
+    data = load_npz(split, {"X_train": "", "Y_train": ""})  # as scripts/train.py
     X, Y = data.pop("X_train"), data.pop("Y_train")
     del data
     start = time.perf_counter()

@@ -5,7 +5,7 @@ from mnistflow._io import save_npz, write_json
 from mnistflow._stage import log, run
 from mnistflow.checks import load_split
 from mnistflow.evaluate import check_compatible, metrics, stage_seconds
-from mnistflow.train import load_model
+from mnistflow.model import load_model
 
 
 def main() -> None:
@@ -32,4 +32,8 @@ def main() -> None:
              result["test"]["loss"], snakemake.output.metrics)
 
 
-run("evaluate", main, snakemake.log[0])
+inp = snakemake.input
+# the rule that makes each input, for the message about a damaged one
+rebuild = {inp.model: "train", inp.split: "prepare", inp.parquet: "fetch_mnist",
+           inp.bench_fetch: "fetch_mnist", inp.bench_prepare: "prepare", inp.bench_train: "train"}
+run("evaluate", main, snakemake.log[0], rebuild)

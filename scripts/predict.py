@@ -2,9 +2,9 @@
 
 from mnistflow._stage import log, run
 from mnistflow.image_folder import image_files
+from mnistflow.model import load_model
 from mnistflow.predict import classify, write_csv
 from mnistflow.predict_report import render_predictions
-from mnistflow.train import load_model
 
 
 def main() -> None:

@@ -15,4 +15,4 @@ def main() -> None:
              len(arrays["y_test"]), p.split, p.dtype, snakemake.output.split)
 
 
-run("prepare", main, snakemake.log[0])
+run("prepare", main, snakemake.log[0], rebuild={snakemake.input.parquet: "fetch_mnist"})

@@ -3,13 +3,8 @@
 from mnistflow._stage import log, run
 from mnistflow.checks import load_split
 from mnistflow.evaluate import load_predictions, read_metrics
-from mnistflow.report import (
-    plot_confusion,
-    plot_loss,
-    plot_misclassified,
-    read_history,
-    render_html,
-)
+from mnistflow.history import read_history
+from mnistflow.report import plot_confusion, plot_loss, plot_misclassified, render_html
 
 
 def main() -> None:
@@ -25,4 +20,8 @@ def main() -> None:
     log.info("wrote %s", out.html)
 
 
-run("report", main, snakemake.log[0])
+inp = snakemake.input
+# the rule that makes each input, for the message about a damaged one
+rebuild = {inp.metrics: "evaluate", inp.predictions: "evaluate", inp.history: "train",
+           inp.split: "prepare"}
+run("report", main, snakemake.log[0], rebuild)

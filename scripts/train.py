@@ -2,7 +2,10 @@
 
 from mnistflow._stage import log, run
 from mnistflow.checks import load_split
-from mnistflow.train import Hyperparams, save_model, train, write_history
+from mnistflow.history import write_history
+from mnistflow.model import save_model
+from mnistflow.presets import Hyperparams
+from mnistflow.train import train
 
 
 def main() -> None:
@@ -18,4 +21,4 @@ def main() -> None:
     write_history(snakemake.output.history, history)
 
 
-run("train", main, snakemake.log[0])
+run("train", main, snakemake.log[0], rebuild={snakemake.input.split: "prepare"})

@@ -7,6 +7,8 @@ the message is the one printed by the stage that reads the file.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +24,7 @@ from mnistflow.checks import load_split
 from mnistflow.config import allowed, config_problems, load_schema
 from mnistflow.data import read_parquet
 from mnistflow.errors import DataError
-from mnistflow.report import read_history
+from mnistflow.history import read_history
 
 SCHEMA = load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 VALID: dict[str, Any] = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -191,16 +193,18 @@ def test_damaged_split_in_process(
     damage(path)
     with pytest.raises(DataError) as info:  # every array a stage reads (only those are checked)
         load_split(path, ["X_train", "Y_train", "X_test", "y_test"])
+    assert info.value.path == str(path)
     assert str(info.value).startswith(f"{path}: ")
     assert message in str(info.value)
-    assert str(info.value).endswith("rebuild it with `snakemake --cores 1 -R prepare`")
+    assert "snakemake" not in str(info.value)  # the stage script adds how to rebuild it
 
 
 def test_garbage_parquet_in_process(tmp_path: Path) -> None:
     path = tmp_path / "mnist.parquet"
     _garbage(path)
-    with pytest.raises(DataError, match=r"mnist.parquet: not a readable parquet file .*-R fetch_mnist`$"):
+    with pytest.raises(DataError, match=r"mnist.parquet: not a readable parquet file \(.*\)$") as info:
         read_parquet(path)
+    assert info.value.path == str(path)
 
 
 def test_the_rebuild_command_repairs_a_damaged_file(finished_copy: Workflow) -> None:
@@ -224,23 +228,51 @@ def test_diverging_training_names_the_learning_rate_and_writes_no_model(
     assert not list((finished_copy / "results").glob(".model.npz.*"))
 
 
+
+_FAIL_ON = """
+import sys
+from mnistflow._stage import run
+from mnistflow.errors import DataError
+def main():
+    raise DataError(sys.argv[1], "damaged")
+run("train", main, sys.argv[2], rebuild={"data/processed/split.npz": "prepare"})
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "hint"),
+    [
+        ("data/processed/split.npz", "; rebuild it with `snakemake --cores 1 -R prepare`"),
+        ("./data//processed/split.npz", "; rebuild it with `snakemake --cores 1 -R prepare`"),
+        ("results/model.npz", ""),
+    ],
+    ids=["an-input", "an-input-spelt-otherwise", "not-an-input"],
+)
+def test_the_stage_adds_the_rebuild_command_for_its_inputs_only(
+    tmp_path: Path, path: str, hint: str
+) -> None:
+    result = subprocess.run([sys.executable, "-c", _FAIL_ON, path, str(tmp_path / "log")],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.rstrip().endswith(f"ERROR in train: {path}: damaged{hint}"), result.stderr
+
 def test_npz_zip_of_wrong_kind_is_a_data_error(tmp_path: Path) -> None:
     # an .npz that is a valid zip but holds no arrays at all
     path = tmp_path / "model.npz"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("readme.txt", "hello")
-    with pytest.raises(DataError, match=r"model.npz: missing arrays W1 \(weights\); rebuild it"):
-        load_npz(path, {"W1": "weights"}, rebuild="train")
+    with pytest.raises(DataError, match=r"model.npz: missing arrays W1 \(weights\)$"):
+        load_npz(path, {"W1": "weights"})
 
 
 def test_damaged_metrics_json_and_training_log_are_data_errors(tmp_path: Path) -> None:
     metrics = tmp_path / "metrics.json"
     metrics.write_text('{"test": {"accuracy": 0.9')
-    with pytest.raises(DataError, match=r"metrics.json: not valid JSON .*-R evaluate`$"):
-        read_json(metrics, rebuild="evaluate")
+    with pytest.raises(DataError, match=r"metrics.json: not valid JSON \(.*\)$"):
+        read_json(metrics)
     log = tmp_path / "training_log.csv"
     log.write_text("epoch,loss,train_accuracy,seconds\n1,2.3,0.1\n2,oops,0.2,0.1\n")
-    with pytest.raises(DataError, match=r"training_log.csv: not a readable training log .*-R train`$"):
+    with pytest.raises(DataError, match=r"training_log.csv: not a readable training log \(.*\)$"):
         read_history(log)
 
 

@@ -14,8 +14,8 @@ import pytest
 from conftest import ROOT
 from mnistflow import network
 from mnistflow.__main__ import main
+from mnistflow.model import save_model
 from mnistflow.presets import Hyperparams
-from mnistflow.train import save_model
 
 EXAMPLES = ROOT / "examples" / "images"
 LINE = re.compile(r"(?P<file>.+): (?P<digit>\d) \(\d+\.\d%\); next \d \(\d+\.\d%\), \d \(\d+\.\d%\)")

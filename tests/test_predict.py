@@ -22,10 +22,10 @@ from conftest import ROOT, Workflow
 from mnistflow import network
 from mnistflow.errors import ConfigError, DataError
 from mnistflow.image_folder import image_files
+from mnistflow.model import load_model, save_model
 from mnistflow.predict import CSV_COLUMNS, Prediction, classify, describe, write_csv
 from mnistflow.predict_report import render_predictions
 from mnistflow.presets import Hyperparams
-from mnistflow.train import load_model, save_model
 
 EXAMPLES = ROOT / "examples" / "images"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -68,8 +68,7 @@ def _read_parquet_or_data_error(path: Path, data: bytes) -> None:
     try:
         digits = read_parquet(path)
     except DataError as exc:
-        assert str(path) in str(exc)
-        assert "-R fetch_mnist" in str(exc)
+        assert exc.path == str(path) and str(exc).startswith(f"{path}: ")
     else:  # whatever survived is well-formed
         assert digits.pixels.shape == (len(digits), 784)
         assert digits.labels.max() <= 9
@@ -78,10 +77,9 @@ def _read_parquet_or_data_error(path: Path, data: bytes) -> None:
 def _load_npz_or_data_error(path: Path, data: bytes) -> None:
     path.write_bytes(data)
     try:
-        arrays = load_npz(path, {"W1": "weights"}, rebuild="train")
+        arrays = load_npz(path, {"W1": "weights"})
     except DataError as exc:
-        assert str(path) in str(exc)
-        assert "-R train" in str(exc)
+        assert exc.path == str(path) and str(exc).startswith(f"{path}: ")
     else:
         assert "W1" in arrays
 
@@ -104,8 +102,9 @@ def test_parquet_reader_on_random_bytes_with_parquet_magic(tmp_path: Path, data:
 def test_parquet_reader_on_truncations(tmp_path: Path, parquet_bytes: bytes, fraction: float) -> None:
     path = tmp_path / "mnist.parquet"
     path.write_bytes(parquet_bytes[: int(len(parquet_bytes) * fraction)])
-    with pytest.raises(DataError, match="-R fetch_mnist"):
+    with pytest.raises(DataError, match=f"^{path}: ") as info:
         read_parquet(path)
+    assert info.value.path == str(path)
 
 
 @FILES
@@ -125,8 +124,9 @@ def test_npz_reader_on_random_bytes(tmp_path: Path, data: bytes) -> None:
 def test_npz_reader_on_truncations(tmp_path: Path, npz_bytes: bytes, fraction: float) -> None:
     path = tmp_path / "model.npz"
     path.write_bytes(npz_bytes[: int(len(npz_bytes) * fraction)])
-    with pytest.raises(DataError, match="-R train"):
-        load_npz(path, {"W1": "weights"}, rebuild="train")
+    with pytest.raises(DataError, match=f"^{path}: ") as info:
+        load_npz(path, {"W1": "weights"})
+    assert info.value.path == str(path)
 
 
 @FILES
@@ -152,8 +152,9 @@ def test_split_check_accepts_only_well_formed_arrays(X: np.ndarray, labels: np.n
     if valid:
         check_split(arrays, "split.npz")
     else:
-        with pytest.raises(DataError, match=r"^split.npz: .*-R prepare`$"):
+        with pytest.raises(DataError, match=r"^split.npz: ") as info:
             check_split(arrays, "split.npz")
+        assert info.value.path == "split.npz"
 
 
 # --- the network --------------------------------------------------------------------------------
@@ -194,10 +195,9 @@ def test_gradients_match_finite_differences(
 ) -> None:
     params, X, Y = _problem(shape, seed, scale)
     A1, P = network.forward(params, X)
-    if np.any(np.abs(X @ params["W1"] + params["b1"]) < 1e-4):
-        return  # a hidden unit sits on relu's kink: the derivative is not defined there
-    if np.min(P[Y == 1]) < 1e-8:
-        return  # near loss's clip at eps, where the clipped loss is flat
+    # not on relu's kink, where the derivative is not defined
+    assume(not np.any(np.abs(X @ params["W1"] + params["b1"]) < 1e-4))
+    assume(np.min(P[Y == 1]) >= 1e-8)  # nor near loss's clip at eps, where the clipped loss is flat
     grads = network.backward(params, X, Y, A1.copy(), P.copy())
     step = 1e-6
     for name, value in params.items():

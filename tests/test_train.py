@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -12,12 +11,13 @@ import pytest
 
 from conftest import Workflow
 from mnistflow import network
-from mnistflow import train as train_module
 from mnistflow.augment import random_shifts, shift_rows
-from mnistflow.errors import ConfigError, TrainingError
-from mnistflow.optimizers import SGD, Adam, learning_rate_at
+from mnistflow.errors import ConfigError, DataError, TrainingError
+from mnistflow.history import read_history, write_history
+from mnistflow.model import load_model, save_model
+from mnistflow.optimizers import SGD, Adam, learning_rate_at, make_optimizer
 from mnistflow.presets import PRESETS, Hyperparams, resolve
-from mnistflow.train import _Gradients, load_model, save_model, train, write_history
+from mnistflow.train import EarlyStopping, early_stopping, train
 
 # --- presets ------------------------------------------------------------------------------------
 
@@ -248,7 +248,7 @@ def test_validation_fraction_that_holds_out_no_row_is_refused_with_one_that_does
 
 def test_wrong_dtype_is_refused() -> None:
     X, Y = _blobs()
-    with pytest.raises(Exception, match="float64"):
+    with pytest.raises(DataError, match=r"^training data is float32/float32, but dtype is float64$"):
         train(X, Y, replace(SMALL_EXERCISE, dtype="float64"))
 
 
@@ -264,6 +264,9 @@ def test_model_and_history_files(tmp_path: Path) -> None:
     lines = (tmp_path / "log.csv").read_text().splitlines()
     assert lines[0] == "epoch,loss,train_accuracy,seconds,learning_rate,val_accuracy"
     assert len(lines) == 3 and all(math.isfinite(float(x)) for x in lines[2].split(","))
+    columns = read_history(tmp_path / "log.csv")  # the reader beside the writer
+    np.testing.assert_array_equal(columns["epoch"], [1, 2])
+    np.testing.assert_allclose(columns["loss"], [e.loss for e in history], rtol=1e-5)
 
 
 # --- the train stage ----------------------------------------------------------------------------
@@ -284,61 +287,36 @@ def test_train_stage_best_preset_and_divergence(workflow_copy: Workflow) -> None
     assert "epoch 2/2" in (wf / "logs/train.log").read_text()
     history = (wf / "results/training_log.csv").read_text().splitlines()
     assert len(history) == 3
-    assert json.loads(json.dumps(meta))  # the metadata is plain JSON
+    assert meta["architecture"] == {"layers": [784, 256, 10], "hidden_activation": "relu",
+                                    "output": "softmax", "loss": "cross-entropy"}
 
 
-def _assert_same_step(
-    gradients: _Gradients, got: tuple[float, int], want: tuple[float, int], expected: network.Grads
-) -> None:
-    """A step of _Gradients gave the textbook loss sum, count of right answers and gradients."""
-    assert got[0] == pytest.approx(want[0], rel=1e-12)
-    assert got[1] == want[1]
-    for key, value in expected.items():
-        np.testing.assert_allclose(gradients.grads[key], value, rtol=1e-10, atol=1e-14)
-
-
-@pytest.mark.parametrize(
-    ("workers", "block", "dropout", "rows"),
-    [(1, 50, 0.0, 300), (2, 64, 0.0, 300), (3, 1000, 0.0, 300), (2, 40, 0.3, 300), (3, 8, 0.0, 2)],
-    ids=["blocks", "2-threads", "3-threads", "2-threads-dropout", "more-threads-than-rows"],
-)
-def test_gradients_split_over_threads_and_blocks_add_up(
-    workers: int, block: int, dropout: float, rows: int
-) -> None:
-    X_all, Y_all = (a.astype(np.float64) for a in _blobs(n=300))
-    X, Y = X_all[:rows], Y_all[:rows]
-    hp = replace(SMALL_EXERCISE, dtype="float64", l2=0.01, dropout=dropout)
-    params = network.init_params(81, 16, 3, np.random.default_rng(0), "float64", init="he")
-    labels = Y.argmax(axis=1)
-    A1 = network.hidden(params, X)
-    if dropout:  # the same mask: drawn for the whole batch from the same generator
-        kept = network.dropout_mask(A1.shape, dropout, np.random.default_rng(0))
-        network.inplace_dropout(A1, dropout, kept)
-    P = network.output(params, A1)
-    ce_expected, correct_expected = network.loss(P, Y), int(np.sum(P.argmax(axis=1) == labels))
-    expected = network.backward(params, X, Y, A1, P, l2=0.01, dropout=dropout)
-    gradients = _Gradients(params, 300, workers, block)
-    try:
-        # a full batch first, so that stale sums would show in a short batch after it
-        gradients(params, X_all, Y_all, Y_all.argmax(axis=1), hp, np.random.default_rng(1))
-        ce, correct = gradients(params, X, Y, labels, hp, np.random.default_rng(0))
-    finally:
-        gradients.close()
-    _assert_same_step(gradients, (ce, correct), (ce_expected, correct_expected), expected)
-
-
-def test_gathering_many_batches_at_once_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    X, Y = _blobs(n=250)  # 250 rows: batches of 32 leave a short one, gathers of 96 a short one
-    hp = replace(SMALL_BEST, shift=0, dropout=0.0, validation_fraction=0.0, epochs=2)
-    monkeypatch.setattr(train_module, "GATHER_ROWS", 32)
-    one_by_one, _ = train(X, Y, hp)
-    monkeypatch.setattr(train_module, "GATHER_ROWS", 96)
-    three_at_once, _ = train(X, Y, hp)
-    for name in one_by_one:
-        np.testing.assert_array_equal(one_by_one[name], three_at_once[name])
-
-
-# --- input columns that are zero in every row of a block ------------------------------------------
+def _textbook(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> network.Params:
+    """What :func:`train` computes, written plainly with network.backward and the optimizer (no
+    shifts, no early stopping): the generator draws the initial weights, the validation rows, each
+    epoch's order (mini-batches) and each step's dropout mask, in this order."""
+    rng = np.random.default_rng(hp.seed)
+    params = network.init_params(X.shape[1], hp.hidden, Y.shape[1], rng, hp.dtype, init=hp.init)
+    fit = np.arange(len(X))
+    if hp.validation_fraction:
+        fit = np.sort(rng.permutation(len(X))[round(len(X) * hp.validation_fraction) :])
+    batch = min(hp.batch_size or len(fit), len(fit))
+    steps = math.ceil(len(fit) / batch)
+    opt = make_optimizer(hp.optimizer, params, hp.momentum)
+    step = 0
+    for _ in range(hp.epochs):
+        order = fit if batch == len(fit) else rng.permutation(fit)
+        for i in range(0, len(fit), batch):
+            rows = order[i : i + batch]
+            A1 = network.hidden(params, X[rows])
+            if hp.dropout:
+                network.inplace_dropout(A1, hp.dropout, network.dropout_mask(A1.shape, hp.dropout, rng))
+            P = network.output(params, A1)
+            grads = network.backward(params, X[rows], Y[rows], A1, P, l2=hp.l2, dropout=hp.dropout)
+            opt.step(grads, learning_rate_at(step, hp.epochs * steps, hp.learning_rate,
+                                             hp.lr_schedule, hp.warmup_epochs * steps))
+            step += 1
+    return params
 
 
 def _blobs_with_dead_columns(n: int = 240) -> tuple[np.ndarray, np.ndarray]:
@@ -353,53 +331,46 @@ def _blobs_with_dead_columns(n: int = 240) -> tuple[np.ndarray, np.ndarray]:
 DEAD = sorted({9 * r for r in range(9)} | {9 * r + 8 for r in range(9)} | {40})  # in every row
 
 
-def test_live_columns_and_their_copy() -> None:
-    X, _ = _blobs_with_dead_columns()
-    live = train_module.live_columns(X)
-    assert list(live) == [j for j in range(81) if j not in DEAD]
-    second = [9 * r + 1 for r in range(9)]
-    assert not set(second) & set(train_module.live_columns(X, np.arange(100)))
-    X[7, 40] = 0.5  # one row lights a dead column: it is live for all rows, but not for the others
-    assert 40 in train_module.live_columns(X)
-    assert 40 not in train_module.live_columns(X, np.array([0, 1, 2, 8]))
-    rows = np.array([3, 7, 200])
-    restricted = train_module.restrict_columns(X, live, rows)
-    np.testing.assert_array_equal(restricted, np.hstack([X[rows][:, live], np.ones((3, 1), X.dtype)]))
-
-
-@pytest.mark.parametrize("block", [4096, 50], ids=["one-block", "blocks-of-50"])
 @pytest.mark.parametrize(
-    "hp",
+    ("hp", "n"),
     [
-        replace(SMALL_EXERCISE, epochs=30),
-        replace(SMALL_EXERCISE, epochs=10, l2=0.01, momentum=0.9, learning_rate=0.1),
-        replace(SMALL_EXERCISE, epochs=10, optimizer="adam", learning_rate=0.01, l2=0.001, dropout=0.2,
-                validation_fraction=0.25),
+        (replace(SMALL_EXERCISE, epochs=30), 240),
+        (replace(SMALL_EXERCISE, epochs=10, l2=0.01, momentum=0.9, learning_rate=0.1), 240),
+        (replace(SMALL_EXERCISE, epochs=10, optimizer="adam", learning_rate=0.01, l2=0.001, dropout=0.2,
+                 validation_fraction=0.25), 240),
+        # mini-batches of 900 out of 5,000 rows: gathered 3,600 rows at a time, a short last batch
+        (replace(SMALL_BEST, epochs=2, batch_size=900, shift=0, dropout=0.0, validation_fraction=0.0),
+         5000),
+        (replace(SMALL_BEST, epochs=2, shift=0), 240),
     ],
-    ids=["exercise", "l2-momentum", "adam-l2-dropout-validation"],
+    ids=["seed", "l2-momentum", "adam-l2-dropout-validation", "mini-batches-gathered",
+         "mini-batches-dropout-validation"],
 )
-def test_leaving_zero_columns_out_gives_the_same_weights(
-    hp: Hyperparams, block: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    X, Y = (a.astype(np.float64) for a in _blobs_with_dead_columns())
+def test_training_is_the_textbook_loop(hp: Hyperparams, n: int) -> None:
+    """The engine's blocks, threads and zero columns left out change only the order of sums."""
+    X, Y = (a.astype(np.float64) for a in _blobs_with_dead_columns(n))
     hp = replace(hp, dtype="float64")
-    monkeypatch.setattr(train_module, "BLOCK_ROWS", block)
-    restricted, history = train(X, Y, hp)
-    again, _ = train(X, Y, hp)
-    for name in restricted:  # bit-identical reruns
-        np.testing.assert_array_equal(again[name], restricted[name])
-    monkeypatch.setattr(train_module, "SKIP_ZERO_COLUMNS", False)
-    full, history_full = train(X, Y, hp)
-    for name in full:  # the same maths; only the order of the sums in the products differs
-        np.testing.assert_allclose(restricted[name], full[name], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose([e.loss for e in history], [e.loss for e in history_full], rtol=1e-9)
+    params, _ = train(X, Y, hp)
+    expected = _textbook(X, Y, hp)
+    for name in params:
+        np.testing.assert_allclose(params[name], expected[name], rtol=1e-8, atol=1e-11)
     # the rows of W1 for columns 0 in every row see only the L2 term (or nothing), exactly
-    np.testing.assert_array_equal(restricted["W1"][DEAD], full["W1"][DEAD])
+    np.testing.assert_array_equal(params["W1"][DEAD], expected["W1"][DEAD])
     initial = network.init_params(81, 16, 3, np.random.default_rng(hp.seed), "float64", init=hp.init)
-    if not hp.l2:
-        np.testing.assert_array_equal(restricted["W1"][DEAD], initial["W1"][DEAD])
-    else:
-        assert not np.array_equal(restricted["W1"][DEAD], initial["W1"][DEAD])
+    assert np.array_equal(params["W1"][DEAD], initial["W1"][DEAD]) == (not hp.l2)
+
+
+def test_early_stopping_counts_epochs_without_a_better_accuracy() -> None:
+    params = {"W": np.zeros(2)}
+    stop = EarlyStopping(patience=2)
+    seen = []
+    for epoch, accuracy in enumerate([0.5, 0.7, 0.6, 0.7, 0.8, 0.8, 0.1], start=1):
+        params["W"][:] = epoch
+        seen.append(early_stopping(stop, accuracy, params))
+    assert seen == [False, False, False, True, False, False, True]
+    assert stop.best == 0.8 and stop.best_params is not None
+    np.testing.assert_array_equal(stop.best_params["W"], [5, 5])  # a copy, from the best epoch
+    assert not early_stopping(EarlyStopping(patience=0), 0.0, params)  # 0: never stops
 
 
 def test_zero_columns_are_used_when_images_are_shifted(caplog: pytest.LogCaptureFixture) -> None:
@@ -409,33 +380,3 @@ def test_zero_columns_are_used_when_images_are_shifted(caplog: pytest.LogCapture
         assert "enter the products" not in caplog.text
         train(X, Y, replace(SMALL_EXERCISE, epochs=1))
         assert "input columns: 62 of 81 on average are not 0" in caplog.text
-
-
-@pytest.mark.parametrize(("workers", "block"), [(1, 1000), (1, 64), (2, 64)],
-                         ids=["one-block", "blocks", "2-threads"])
-@pytest.mark.parametrize("l2", [0.0, 0.01], ids=["no-l2", "l2"])
-@pytest.mark.parametrize("validation", [False, True], ids=["all-rows", "some-rows"])
-def test_gradients_without_zero_columns_are_the_whole_gradient(
-    workers: int, block: int, l2: float, validation: bool
-) -> None:
-    X_all, Y_all = (a.astype(np.float64) for a in _blobs_with_dead_columns(n=300))
-    rows = np.arange(20, 300, 2) if validation else None  # the rows to fit on
-    X, Y = (X_all, Y_all) if rows is None else (X_all[rows], Y_all[rows])
-    labels = Y.argmax(axis=1)
-    hp = replace(SMALL_EXERCISE, dtype="float64", l2=l2)
-    params = network.init_params(81, 16, 3, np.random.default_rng(0), "float64", init="he")
-    params["b1"] += 0.1  # a non-zero bias, so that folding it into the product is checked
-    A1, P = network.forward(params, X)
-    ce_expected, correct_expected = network.loss(P, Y), int(np.sum(P.argmax(axis=1) == labels))
-    expected = network.backward(params, X, Y, A1, P, l2=l2)  # P, A1 become the deltas
-    gradients = _Gradients(params, len(X), workers, block)
-    try:
-        blocks = gradients.restrict(X_all, rows)
-        assert gradients.columns is not None and len(blocks) == len(gradients.columns)
-        assert (len(blocks) == 1) == (block == 1000)
-        for _ in range(2):  # twice: nothing of the first call may stay in the sums
-            ce, correct = gradients(params, blocks, Y, labels, hp, np.random.default_rng(0))
-    finally:
-        gradients.close()
-    _assert_same_step(gradients, (ce, correct), (ce_expected, correct_expected), expected)
-    np.testing.assert_array_equal(gradients.grads["dW1"][DEAD], l2 * params["W1"][DEAD])

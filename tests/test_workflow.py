@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import Workflow, copy_workflow
+from conftest import ROOT, Workflow, copy_workflow
 
 OUTPUTS = (
     "data/raw/mnist.parquet",
@@ -70,13 +74,19 @@ def test_one_target_file_runs_only_its_stages(workflow_copy: Workflow) -> None:
     assert planned == {"fetch_mnist": 1, "prepare": 1}
 
 
-def test_touching_sources_and_data_reruns_nothing(finished_workflow: Workflow) -> None:
-    root = Path(__file__).resolve().parent.parent
-    for path in [*root.glob("scripts/*.py"), *root.glob("src/mnistflow/*.py"),
-                 *(finished_workflow / "scripts").glob("*.py"),
+def test_touching_sources_and_data_reruns_nothing(finished_workflow: Workflow, tmp_path: Path) -> None:
+    # the package is touched in a copy of it (the checkout is left alone), put first on the path
+    package = tmp_path / "src"
+    shutil.copytree(ROOT / "src" / "mnistflow", package / "mnistflow", copy_function=shutil.copy)
+    env = {"PYTHONPATH": str(package)}
+    found = subprocess.run([sys.executable, "-c", "import mnistflow; print(mnistflow.__file__)"],
+                           env={**os.environ, **env}, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == str(package / "mnistflow" / "__init__.py")
+    later = time.time() + 60
+    for path in [*(package / "mnistflow").glob("*.py"), *(finished_workflow / "scripts").glob("*.py"),
                  *(finished_workflow / "data").rglob("*.*"), *(finished_workflow / "results").rglob("*.*")]:
-        os.utime(path)
-    assert finished_workflow.planned_jobs() == {}
+        os.utime(path, (later, later))
+    assert finished_workflow.planned_jobs(env=env) == {}
 
 
 @pytest.mark.slow

@@ -1,12 +1,14 @@
 """mnistflow: a reproducible Snakemake pipeline around a two-layer NumPy network on MNIST.
 
-The workflow's stages map one-to-one onto modules, each importable on its own:
+The package is plain Python (no Snakemake needed; the workflow's scripts call it), one job a module:
 
 - :mod:`mnistflow.data`     the parquet format of ``data/raw/mnist.parquet`` (write, read, validate)
 - :mod:`mnistflow.sources`  where the digits come from (the embedded sample, IDX files, OpenML)
 - :mod:`mnistflow.prepare`  normalise, one-hot encode and split into ``data/processed/split.npz``
 - :mod:`mnistflow.network`  the 784-H-10 network: forward, loss, backward, predict (NumPy only)
-- :mod:`mnistflow.train`    gradient descent, progress, ``results/model.npz``
+- :mod:`mnistflow.train`    the training loop and early stopping (gradients: ``mnistflow._engine``)
+- :mod:`mnistflow.model`    the model file ``results/model.npz`` (save, load)
+- :mod:`mnistflow.history`  the training log ``results/training_log.csv`` (write, read)
 - :mod:`mnistflow.evaluate` test metrics into ``results/metrics.json``
 - :mod:`mnistflow.report`   figures and the self-contained ``results/report.html``
 

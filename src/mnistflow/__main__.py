@@ -56,8 +56,8 @@ def _expand(arguments: Sequence[str]) -> tuple[list[Path], list[str]]:
 def predict(model: str, arguments: Sequence[str]) -> int:
     """Print a line per image; 0 when every one was classified, else 1."""
     # deferred: `mnistflow --help` answers without loading NumPy and Pillow
+    from mnistflow.model import load_model
     from mnistflow.predict import classify, describe
-    from mnistflow.train import load_model
 
     files, problems = _expand(arguments)
     try:

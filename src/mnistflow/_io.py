@@ -29,7 +29,6 @@ __all__ = [
     "atomic_path",
     "load_npz",
     "read_json",
-    "rebuild_hint",
     "save_npz",
     "sha256_bytes",
     "sha256_file",
@@ -40,11 +39,6 @@ __all__ = [
 # A fixed timestamp for every member of an .npz, so the same arrays always give the same bytes
 # (np.savez stamps the current time into the zip headers).
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
-
-def rebuild_hint(stage: str) -> str:
-    """What to tell the user about a bad file: the command that makes the stage write it again."""
-    return f"rebuild it with `snakemake --cores 1 -R {stage}`"
 
 
 # Temporaries are named .<final name>.<host>-<pid>.<random>.tmp: who wrote one says whether it is stale.
@@ -115,8 +109,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except OSError as exc:
         if exc.errno not in _DISK_ERRORS:
             raise
-        raise DataError(f"{final}: cannot write it: {_DISK_ERRORS[exc.errno]} "
-                        f"({exc.strerror}); nothing was written") from None
+        raise DataError(final, f"cannot write it: {_DISK_ERRORS[exc.errno]} "
+                               f"({exc.strerror}); nothing was written") from None
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -139,15 +133,12 @@ def save_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> 
                 np.lib.format.write_array(fh, np.asanyarray(array), allow_pickle=False)
 
 
-def load_npz(
-    path: str | os.PathLike[str], required: Mapping[str, str], rebuild: str
-) -> dict[str, np.ndarray]:
+def load_npz(path: str | os.PathLike[str], required: Mapping[str, str]) -> dict[str, np.ndarray]:
     """Load the ``required`` arrays of an ``.npz`` (and only them: other members are not read).
 
-    ``required`` maps array names to a short description; ``rebuild`` names the stage to rerun
-    (``snakemake -R <rebuild>``) in the message when the file is missing, unreadable or lacks one.
+    ``required`` maps array names to a short description, for the message when the file is
+    missing, unreadable or lacks one (a :class:`DataError` naming ``path``).
     """
-    hint = rebuild_hint(rebuild)
     try:
         # opened here, not by np.load: NumPy leaks its own handle when the zip directory is damaged
         with open(path, "rb") as fh:
@@ -158,15 +149,15 @@ def load_npz(
                 missing = [f"{name} ({what})" for name, what in required.items()
                            if name not in npz.files]
                 if missing:
-                    raise DataError(f"{path}: missing arrays {', '.join(missing)}; {hint}")
+                    raise DataError(path, f"missing arrays {', '.join(missing)}")
                 arrays = {name: npz[name] for name in required}
     except FileNotFoundError:
-        raise DataError(f"{path}: file not found; {hint}") from None
+        raise DataError(path, "file not found") from None
     # what damaged zip members or .npy headers raise: unsupported compression is
     # NotImplementedError, an "encrypted" flag RuntimeError, a bad header ValueError or SyntaxError
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError,
             SyntaxError, MemoryError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({_short(exc)}); {hint}") from None
+        raise DataError(path, f"not a readable .npz file ({_short(exc)})") from None
     return arrays
 
 
@@ -176,15 +167,15 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def read_json(path: str | os.PathLike[str], rebuild: str) -> Any:
+def read_json(path: str | os.PathLike[str]) -> Any:
     """Parse a JSON file the workflow wrote; a missing or damaged one is a :class:`DataError`."""
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
     except FileNotFoundError:
-        raise DataError(f"{path}: file not found; {rebuild_hint(rebuild)}") from None
+        raise DataError(path, "file not found") from None
     except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise DataError(f"{path}: not valid JSON ({_short(exc)}); {rebuild_hint(rebuild)}") from None
+        raise DataError(path, f"not valid JSON ({_short(exc)})") from None
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -3,10 +3,14 @@
 Progress and messages go both to the rule's ``log:`` file and to the terminal. A
 :class:`~mnistflow.errors.MnistflowError` ends the job with its one-line message and no traceback;
 Ctrl-C, SIGTERM and running out of memory get one line each too; anything else is a bug and keeps
-its traceback (in the log file too). Outputs are written atomically (:mod:`mnistflow._io`), so a
-stage that stops for any reason leaves no file under an output's final name; on Ctrl-C and SIGTERM
-(what Snakemake, a batch system or ``kill`` send) the temporaries are removed too. A job whose
-Snakemake process is gone stops within a second and publishes nothing (:mod:`mnistflow._supervisor`).
+its traceback (in the log file too). A :class:`~mnistflow.errors.DataError` about one of the job's
+input files ends with the command that makes that file again: the stage script, which knows the
+workflow, tells :func:`run` which rule makes each of its inputs.
+
+Outputs are written atomically (:mod:`mnistflow._io`), so a stage that stops for any reason leaves no
+file under an output's final name; on Ctrl-C and SIGTERM (what Snakemake, a batch system or ``kill``
+send) the temporaries are removed too. A job whose Snakemake process is gone stops within a second
+and publishes nothing (:mod:`mnistflow._supervisor`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from mnistflow._supervisor import Orphaned, orphaned, supervise
-from mnistflow.errors import MnistflowError
+from mnistflow.errors import DataError, MnistflowError
 
 __all__ = ["run"]
 
@@ -60,8 +64,23 @@ def _ignore(signum: int, frame: object) -> None:
 _DTYPE_STAGES = ("prepare", "train", "evaluate")
 
 
-def run(stage: str, main: Callable[[], None], log_path: str | os.PathLike[str]) -> None:
+def _message(exc: MnistflowError, rebuild: Mapping[str, str]) -> str:
+    """The error's message, with the command that makes its file again when ``rebuild`` (input path
+    -> the rule that writes it) names the file."""
+    path = exc.path if isinstance(exc, DataError) else None
+    rules = {os.path.normpath(p): rule for p, rule in rebuild.items()}
+    rule = None if path is None else rules.get(os.path.normpath(path))
+    return str(exc) if rule is None else f"{exc}; rebuild it with `snakemake --cores 1 -R {rule}`"
+
+
+def run(
+    stage: str, main: Callable[[], None], log_path: str | os.PathLike[str],
+    rebuild: Mapping[str, str] | None = None,
+) -> None:
     """Run ``main`` with logging to ``log_path``; exit with status 1 and a clear message on error.
+
+    ``rebuild`` maps the job's input files to the rules that make them, for the message of a
+    :class:`~mnistflow.errors.DataError` about one of them.
 
     The job stops itself when the Snakemake process that started it is gone, and then never moves an
     output into place (:mod:`mnistflow._supervisor`).
@@ -81,7 +100,7 @@ def run(stage: str, main: Callable[[], None], log_path: str | os.PathLike[str]) 
             log.error("%s terminated (SIGTERM) after %.1fs", stage, time.perf_counter() - start)
         sys.exit(128 + signal.SIGTERM)
     except MnistflowError as exc:
-        log.error("ERROR in %s: %s", stage, exc)
+        log.error("ERROR in %s: %s", stage, _message(exc, rebuild or {}))
         sys.exit(1)
     except KeyboardInterrupt:  # Ctrl-C: Snakemake stops too and marks the outputs incomplete
         log.error("%s interrupted after %.1fs", stage, time.perf_counter() - start)

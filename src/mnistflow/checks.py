@@ -1,8 +1,8 @@
 """Content checks of ``data/processed/split.npz`` for every stage that reads it.
 
 A split edited by hand, written by another version or damaged on disk must stop the reading stage
-with a message naming the file, the array and what is wrong, and saying how to rebuild it, rather
-than train on NaN or crash deep inside NumPy or scikit-learn. What a valid file holds, per part
+with a message naming the file, the array and what is wrong (the stage script adds how to rebuild
+it), rather than train on NaN or crash deep inside NumPy or scikit-learn. What a valid file holds, per part
 (``train``, ``test``):
 
     X_<part>    (n, 784) floats in [0, 1]: the scaled pixels
@@ -18,8 +18,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from mnistflow._io import load_npz, rebuild_hint
-from mnistflow.data import N_CLASSES, N_PIXELS
+from mnistflow._io import load_npz
+from mnistflow.data import N_CLASSES, N_PIXELS, labels_outside
 from mnistflow.errors import DataError
 
 __all__ = ["PARTS", "check_split", "load_split"]
@@ -50,11 +50,8 @@ def _part_problems(arrays: dict[str, np.ndarray], part: str) -> list[str]:
     if y is not None:
         if y.ndim != 1 or (n is not None and y.shape[0] != n) or not np.issubdtype(y.dtype, np.integer):
             problems.append(f"y_{part} is {y.dtype} {y.shape}, expected ({n},) integer labels")
-        elif y.size and (y.min() < 0 or y.max() >= N_CLASSES):
-            wrong = y[(y < 0) | (y >= N_CLASSES)]
-            problems.append(
-                f"y_{part} has {wrong.size} labels outside 0-{N_CLASSES - 1} (e.g. {wrong[0]})"
-            )
+        elif bad_labels := labels_outside(y):
+            problems.append(f"y_{part} has {bad_labels}")
         elif Y is not None and not problems and not np.array_equal(np.argmax(Y, axis=1), y):
             problems.append(f"y_{part} does not agree with the one-hot Y_{part}")
     if n == 0:
@@ -69,11 +66,11 @@ def check_split(arrays: dict[str, np.ndarray], path: str | os.PathLike[str]) -> 
     if len(widths) > 1:
         problems.append(f"X_train and X_test have different widths {sorted(widths)}")
     if problems:
-        raise DataError(f"{path}: " + "; ".join(problems) + f"; {rebuild_hint('prepare')}")
+        raise DataError(path, "; ".join(problems))
 
 
 def load_split(path: str | os.PathLike[str], names: Iterable[str]) -> dict[str, np.ndarray]:
     """Load ``split.npz``, require the arrays in ``names`` and check all of its content."""
-    arrays = load_npz(path, {name: "split array" for name in names}, rebuild="prepare")
+    arrays = load_npz(path, {name: "split array" for name in names})
     check_split(arrays, path)
     return arrays

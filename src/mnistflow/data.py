@@ -22,13 +22,13 @@ import pyarrow.parquet as pq
 from mnistflow._io import atomic_path
 from mnistflow.errors import DataError
 
-__all__ = ["N_CLASSES", "N_PIXELS", "ORIGINS", "Digits", "read_parquet", "validate", "write_parquet"]
+__all__ = ["N_CLASSES", "N_PIXELS", "ORIGINS", "Digits", "labels_outside", "read_parquet", "validate",
+           "write_parquet"]
 
 N_PIXELS = 28 * 28
 N_CLASSES = 10
 ORIGINS = ("train", "test")
 ROW_GROUP = 10_000  # rows per parquet row group
-_REBUILD = "rebuild it with `snakemake --cores 1 -R fetch_mnist`"
 
 
 @dataclass(frozen=True)
@@ -45,17 +45,25 @@ class Digits:
         return int(self.labels.shape[0])
 
 
-def validate(digits: Digits, where: str, expected_rows: int | None = None) -> None:
-    """Raise :class:`DataError` naming ``where`` unless ``digits`` is well-formed."""
+def labels_outside(labels: np.ndarray) -> str | None:
+    """'3 labels outside 0-9 (e.g. 12)' when some of the integer ``labels`` are not digits, else None:
+    the one range check of labels, for every reader of them."""
+    if not labels.size or (labels.min() >= 0 and labels.max() < N_CLASSES):
+        return None
+    bad = labels[(labels < 0) | (labels >= N_CLASSES)]
+    return f"{bad.size} labels outside 0-{N_CLASSES - 1} (e.g. {bad[0]})"
+
+
+def validate(digits: Digits, where: str | os.PathLike[str], expected_rows: int | None = None) -> None:
+    """Raise :class:`DataError` naming ``where`` (a file or a source) unless ``digits`` is well-formed."""
     n = len(digits)
     problems = []
     if digits.pixels.ndim != 2 or digits.pixels.shape != (n, N_PIXELS):
         problems.append(f"pixels have shape {digits.pixels.shape}, expected ({n}, {N_PIXELS})")
     if digits.pixels.dtype != np.uint8:
         problems.append(f"pixels are {digits.pixels.dtype}, expected uint8 (0-255)")
-    if n and (digits.labels.min() < 0 or digits.labels.max() >= N_CLASSES):
-        bad = digits.labels[(digits.labels < 0) | (digits.labels >= N_CLASSES)]
-        problems.append(f"{bad.size} labels outside 0-9 (e.g. {bad[0]})")
+    if bad_labels := labels_outside(digits.labels):
+        problems.append(bad_labels)
     if digits.origin.shape != (n,) or digits.index.shape != (n,):
         problems.append("origin/index columns do not have one entry per row")
     elif n and not np.isin(digits.origin, ORIGINS).all():
@@ -65,7 +73,7 @@ def validate(digits: Digits, where: str, expected_rows: int | None = None) -> No
     if expected_rows is not None and n != expected_rows:
         problems.append(f"{n} rows, expected {expected_rows}")
     if problems:
-        raise DataError(f"{where}: " + "; ".join(problems))
+        raise DataError(where, "; ".join(problems))
 
 
 def write_parquet(path: str | os.PathLike[str], digits: Digits) -> None:
@@ -99,24 +107,24 @@ def read_parquet(path: str | os.PathLike[str], expected_rows: int | None = None)
         table = pq.read_table(path)
         table.validate(full=True)  # damaged pages can decode to out-of-range dictionary indices
     except FileNotFoundError:
-        raise DataError(f"{path}: file not found; {_REBUILD}") from None
+        raise DataError(path, "file not found") from None
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:  # the last: damaged column names
-        raise DataError(f"{path}: not a readable parquet file ({exc}); {_REBUILD}") from None
+        raise DataError(path, f"not a readable parquet file ({exc})") from None
     expected = {"pixels", "label", "origin", "index"}
     if missing := expected - set(table.column_names):
-        raise DataError(f"{path}: missing columns {sorted(missing)}; {_REBUILD}")
+        raise DataError(path, f"missing columns {sorted(missing)}")
     for name in expected:
         if table.column(name).null_count:
-            raise DataError(f"{path}: column {name!r} has null values; {_REBUILD}")
+            raise DataError(path, f"column {name!r} has null values")
     pixels_col = table.column("pixels").combine_chunks()
     if not pa.types.is_fixed_size_list(pixels_col.type) or pixels_col.type.list_size != N_PIXELS:
-        raise DataError(f"{path}: column 'pixels' is {pixels_col.type}, expected 784 uint8 values")
+        raise DataError(path, f"column 'pixels' is {pixels_col.type}, expected 784 uint8 values")
     if not pa.types.is_uint8(pixels_col.type.value_type):
-        raise DataError(f"{path}: pixels are {pixels_col.type.value_type}, expected uint8 (0-255)")
+        raise DataError(path, f"pixels are {pixels_col.type.value_type}, expected uint8 (0-255)")
     for name in ("label", "index"):
         if not pa.types.is_integer(table.schema.field(name).type):
-            raise DataError(f"{path}: column {name!r} is {table.schema.field(name).type}, expected "
-                            f"integers; {_REBUILD}")
+            raise DataError(path, f"column {name!r} is {table.schema.field(name).type}, expected "
+                                  "integers")
     raw_meta = table.schema.metadata or {}
     metadata = {
         k.decode(errors="replace")[len("mnistflow.") :]: v.decode(errors="replace")
@@ -132,7 +140,7 @@ def read_parquet(path: str | os.PathLike[str], expected_rows: int | None = None)
     )
     if expected_rows is None and "rows" in metadata:
         expected_rows = int(metadata["rows"]) if metadata["rows"].isdecimal() else -1  # -1: damaged
-    validate(digits, where=f"{path} ({_REBUILD})", expected_rows=expected_rows)
+    validate(digits, where=path, expected_rows=expected_rows)
     return digits
 
 

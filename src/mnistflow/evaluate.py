@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from mnistflow import network
-from mnistflow._io import load_npz, read_json, rebuild_hint, sha256_file
+from mnistflow._io import load_npz, read_json, sha256_file
 from mnistflow._provenance import git_commit, git_dirty, versions
-from mnistflow.data import N_CLASSES
+from mnistflow.data import N_CLASSES, labels_outside
 from mnistflow.errors import DataError
 
 __all__ = ["METRICS_SCHEMA", "check_compatible", "check_metrics", "load_predictions", "metrics",
@@ -70,36 +70,36 @@ def check_metrics(data: Any, path: str | os.PathLike[str]) -> None:
     if error is not None:
         where = ".".join(map(str, error.absolute_path)) or "the top level"
         message = error.message if len(error.message) <= 120 else error.message[:117] + "..."
-        raise DataError(f"{path}: {where}: {message}; {rebuild_hint('evaluate')}")
+        raise DataError(path, f"{where}: {message}")
 
 
 def check_compatible(params: network.Params, X: np.ndarray, model_path: str, split_path: str) -> None:
-    """A model trained on other data (different width) cannot be evaluated: say which file to rebuild."""
+    """A model trained on other data (different width) cannot be evaluated: a DataError naming it."""
     if params["W1"].shape[0] != X.shape[1] or params["W2"].shape[1] != N_CLASSES:
         raise DataError(
-            f"{model_path}: the model expects {params['W1'].shape[0]} inputs and "
+            model_path,
+            f"the model expects {params['W1'].shape[0]} inputs and "
             f"{params['W2'].shape[1]} classes, but {split_path} has {X.shape[1]} pixels and "
-            f"{N_CLASSES} classes; {rebuild_hint('train')}"
+            f"{N_CLASSES} classes"
         )
 
 
 def read_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
     """metrics.json as :func:`metrics` wrote it, checked (:func:`check_metrics`)."""
-    data = read_json(path, rebuild="evaluate")
+    data = read_json(path)
     check_metrics(data, path)
     return dict(data)
 
 
 def load_predictions(path: str | os.PathLike[str], n_test: int) -> dict[str, np.ndarray]:
     """``y_true`` and ``y_pred`` of predictions.npz: (n_test,) integer labels 0-9 each."""
-    pred = load_npz(path, {"y_true": "true labels", "y_pred": "predicted labels"}, rebuild="evaluate")
+    pred = load_npz(path, {"y_true": "true labels", "y_pred": "predicted labels"})
     for name, y in pred.items():
         if y.shape != (n_test,) or not np.issubdtype(y.dtype, np.integer):
-            raise DataError(f"{path}: {name} is {y.dtype} {y.shape}, expected ({n_test},) integer "
-                            f"labels, one per test row; {rebuild_hint('evaluate')}")
-        if y.size and (y.min() < 0 or y.max() >= N_CLASSES):
-            raise DataError(f"{path}: {name} holds labels outside 0-{N_CLASSES - 1}; "
-                            f"{rebuild_hint('evaluate')}")
+            raise DataError(path, f"{name} is {y.dtype} {y.shape}, expected ({n_test},) integer "
+                                  "labels, one per test row")
+        if bad_labels := labels_outside(y):
+            raise DataError(path, f"{name} has {bad_labels}")
     return pred
 
 
@@ -112,8 +112,7 @@ def stage_seconds(benchmarks: Mapping[str, str | os.PathLike[str]]) -> dict[str,
                 row = next(csv.DictReader(fh, delimiter="\t"))
             seconds[stage] = round(float(row["s"]), 3)
         except (OSError, StopIteration, KeyError, TypeError, ValueError, csv.Error):
-            raise DataError(f"{path}: not a Snakemake benchmark file with an 's' column; "
-                            f"{rebuild_hint(stage)}") from None
+            raise DataError(path, "not a Snakemake benchmark file with an 's' column") from None
     return seconds
 
 

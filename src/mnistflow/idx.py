@@ -48,6 +48,7 @@ import numpy as np
 
 from mnistflow import __version__
 from mnistflow._io import atomic_path, sha256_file
+from mnistflow.data import labels_outside
 from mnistflow.errors import ConfigError, DataError
 
 __all__ = [
@@ -167,23 +168,25 @@ def _header(data: bytes, name: str, where: str) -> _Header:
     """Decode and check the IDX header at the start of ``data`` (the file, or at least its header)."""
     kind = _kind(name)
     if len(data) < 4:
-        raise DataError(f"{where}: only {len(data)} bytes, too short for an IDX file")
+        raise DataError(where, f"only {len(data)} bytes, too short for an IDX file")
     (magic,) = struct.unpack(">I", data[:4])
     if magic != _MAGIC[kind]:
         raise DataError(
-            f"{where}: bad magic number 0x{magic:08x}, expected 0x{_MAGIC[kind]:08x} (IDX {kind} of "
+            where,
+            f"bad magic number 0x{magic:08x}, expected 0x{_MAGIC[kind]:08x} (IDX {kind} of "
             f"unsigned bytes); this is not an IDX {kind} file"
         )
     ndim = magic & 0xFF
     length = 4 + 4 * ndim
     if len(data) < length:
-        raise DataError(f"{where}: truncated IDX header ({len(data)} bytes, expected {length})")
+        raise DataError(where, f"truncated IDX header ({len(data)} bytes, expected {length})")
     header = _Header(kind, struct.unpack(f">{ndim}I", data[4:length]), length)
     if kind == "images" and header.shape[1:] != _IMAGE_SHAPE:
-        raise DataError(f"{where}: images of {header.shape[1]}x{header.shape[2]} pixels, expected 28x28")
+        raise DataError(where, f"images of {header.shape[1]}x{header.shape[2]} pixels, expected 28x28")
     if header.n_values > MAX_IDX_BYTES:
         raise DataError(
-            f"{where}: the header announces {header.shape[0]} {kind} ({header.n_values} bytes of "
+            where,
+            f"the header announces {header.shape[0]} {kind} ({header.n_values} bytes of "
             f"values), more than the {_size(MAX_IDX_BYTES)} this reader accepts; the file is corrupt"
         )
     return header
@@ -194,7 +197,8 @@ def _check_count(header: _Header, found: int, where: str, *, at_least: bool = Fa
     if found != header.n_values:
         holds = f"at least {found}" if at_least else str(found)
         raise DataError(
-            f"{where}: the header announces {header.shape[0]} {header.kind} ({header.n_values} bytes "
+            where,
+            f"the header announces {header.shape[0]} {header.kind} ({header.n_values} bytes "
             f"of values) but the file holds {holds} bytes after the header; the file is truncated or "
             f"corrupt"
         )
@@ -203,9 +207,8 @@ def _check_count(header: _Header, found: int, where: str, *, at_least: bool = Fa
 def _array(values: bytes, header: _Header, where: str) -> np.ndarray:
     """The values as an array of the header's shape, with labels checked to be digits."""
     array = np.frombuffer(values, dtype=np.uint8).reshape(header.shape)  # read-only view
-    if header.kind == "labels" and array.size and array.max() > 9:
-        bad = int(np.count_nonzero(array > 9))
-        raise DataError(f"{where}: {bad} labels outside 0-9 (e.g. {array[array > 9][0]})")
+    if header.kind == "labels" and (bad_labels := labels_outside(array)):
+        raise DataError(where, bad_labels)
     return array
 
 
@@ -254,7 +257,7 @@ def _read_gzip(stored: BinaryIO, name: str, where: str) -> _Content:
         with gzip.GzipFile(fileobj=stored, mode="rb") as content:
             return _read_content(content, name, where, None)
     except (EOFError, OSError, zlib.error) as exc:  # EOFError: truncated; BadGzipFile is an OSError
-        raise DataError(f"{where}: truncated or corrupt gzip data ({exc})") from None
+        raise DataError(where, f"truncated or corrupt gzip data ({exc})") from None
 
 
 def _read_stored(path: Path, name: str, where: str) -> _Content:
@@ -266,9 +269,9 @@ def _read_stored(path: Path, name: str, where: str) -> _Content:
         if not gzipped:
             return _read_content(stored, name, where, size)
         if size > MAX_STORED_BYTES:
-            raise DataError(f"{where}: {_size(size)} of gzip data, more than an IDX file within this "
-                            f"reader's limit ({_size(MAX_IDX_BYTES)} of values) takes; the file is "
-                            f"corrupt or not an IDX file")
+            raise DataError(where, f"{_size(size)} of gzip data, more than an IDX file within this "
+                                   f"reader's limit ({_size(MAX_IDX_BYTES)} of values) takes; the file is "
+                                   f"corrupt or not an IDX file")
         return _read_gzip(stored, name, where)
 
 
@@ -278,7 +281,8 @@ def _read_file(path: Path, name: str, where: str, expected_md5: str | None) -> I
     md5 = content.md5()
     if expected_md5 is not None and md5 != expected_md5:
         raise DataError(
-            f"{where}: checksum mismatch: the uncompressed content has md5 {md5}, expected "
+            where,
+            f"checksum mismatch: the uncompressed content has md5 {md5}, expected "
             f"{expected_md5}; the file is corrupt or a different dataset (set idx_md5 to 'none' or to "
             f"the right checksums)"
         )
@@ -311,7 +315,7 @@ def read_idx(
     folder = Path(location)
     if not folder.is_dir():
         raise DataError(
-            f"idx_path: {folder} is not a directory (nor an http(s) URL) holding the four IDX files"
+            None, f"idx_path: {folder} is not a directory (nor an http(s) URL) holding the four IDX files"
         )
     # also accept the dotted spelling some copies use (train-images.idx3-ubyte)
     dotted = name.replace("-idx", ".idx")
@@ -319,7 +323,7 @@ def read_idx(
         path = folder / candidate
         if path.is_file():
             return _read_file(path, name, str(path), expected_md5)
-    raise DataError(f"{folder}: no {name}.gz or {name} file; idx_path must hold the four IDX files")
+    raise DataError(folder, f"no {name}.gz or {name} file; idx_path must hold the four IDX files")
 
 
 def download_cache(prefix: str, downloads: str | os.PathLike[str]) -> Path:
@@ -371,7 +375,7 @@ def _read_url(prefix: str, name: str, expected_md5: str | None, downloads: Path,
                               missing_ok=True)
         if downloaded is not None:
             return downloaded
-    raise DataError(f"{base}: neither {name}.gz nor {name} found there (HTTP 404)")
+    raise DataError(base, f"neither {name}.gz nor {name} found there (HTTP 404)")
 
 
 class _UnfinishedError(Exception):
@@ -409,7 +413,7 @@ def download(
             if exc.code == 404 and missing_ok:
                 return None
             if exc.code < 500 and exc.code != 429:
-                raise DataError(f"{url}: download failed with HTTP {exc.code} {exc.reason}") from None
+                raise DataError(url, f"download failed with HTTP {exc.code} {exc.reason}") from None
             problem = f"HTTP {exc.code} {exc.reason}"
         except _UnfinishedError as exc:
             problem = str(exc)
@@ -421,7 +425,7 @@ def download(
             log.warning("%s: attempt %d of %d failed (%s); retrying in %.1fs",
                         url, attempt, policy.retries, problem, wait)
             time.sleep(wait)
-    raise DataError(f"{url}: could not download it after {policy.retries} attempts ({problem})")
+    raise DataError(url, f"could not download it after {policy.retries} attempts ({problem})")
 
 
 def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int) -> None:
@@ -434,16 +438,16 @@ def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int) -> None
         progress = _Progress(url.rsplit("/", 1)[-1], _announced_length(response.headers), start,
                              every=min(_PROGRESS_SECONDS, policy.deadline / 10))
         if progress.total > max_bytes:
-            raise DataError(f"{url}: the server announces {_size(progress.total)}, more than an IDX "
-                            f"file can take ({_size(max_bytes)}); this is not an IDX file")
+            raise DataError(url, f"the server announces {_size(progress.total)}, more than an IDX "
+                                 f"file can take ({_size(max_bytes)}); this is not an IDX file")
         # read1 returns what has arrived (up to 64 kB) at once, so the deadline is checked even
         # while the bytes trickle in; read(n) would wait for all n
         while chunk := response.read1(1 << 16):
             out.write(chunk)
             progress.add(len(chunk))
             if progress.received > max_bytes:
-                raise DataError(f"{url}: the server sent more than {_size(max_bytes)}, more than an "
-                                f"IDX file can take; this is not an IDX file")
+                raise DataError(url, f"the server sent more than {_size(max_bytes)}, more than an "
+                                     f"IDX file can take; this is not an IDX file")
             if progress.elapsed() > policy.deadline:
                 raise _UnfinishedError(f"not complete after {policy.deadline:g} s "
                                        f"(idx_download_timeout): {progress.so_far()}")

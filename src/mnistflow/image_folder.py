@@ -27,11 +27,11 @@ def image_files(folder: str | os.PathLike[str]) -> list[Path]:
                           "--config images=FOLDER")
     path = Path(folder)
     if not path.exists():
-        raise DataError(f"{folder}: no such folder; put your digit images in it, or name another")
+        raise DataError(folder, "no such folder; put your digit images in it, or name another")
     if not path.is_dir():
-        raise DataError(f"{folder}: not a folder; name the folder that holds your digit images")
+        raise DataError(folder, "not a folder; name the folder that holds your digit images")
     files = sorted(p for p in path.iterdir() if not p.name.startswith(".") and p.is_file())
     if not files:
-        raise DataError(f"{folder}: the folder holds no files; put your digit images (PNG, JPEG, "
-                        f"...) in it")
+        raise DataError(folder, "the folder holds no files; put your digit images (PNG, JPEG, "
+                        "...) in it")
     return files

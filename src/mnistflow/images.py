@@ -55,19 +55,19 @@ def read_image(path: str | os.PathLike[str]) -> Image.Image:
                 opened.load()  # decode now: a truncated file fails here, not later
                 return _upright(opened)
     except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
+        raise DataError(path, "file not found") from None
     except IsADirectoryError:
-        raise DataError(f"{path}: a folder, not an image file") from None
+        raise DataError(path, "a folder, not an image file") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise DataError(
-            f"{path}: image too large (over Pillow's decompression-bomb limit of "
+            path, f"image too large (over Pillow's decompression-bomb limit of "
             f"{Image.MAX_IMAGE_PIXELS:,} pixels); scale it down first"
         ) from None
     except UnidentifiedImageError:
-        raise DataError(f"{path}: not an image (Pillow cannot read this file format)") from None
+        raise DataError(path, "not an image (Pillow cannot read this file format)") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:  # what damaged files raise
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataError(f"{path}: truncated or damaged image ({reason})") from None
+        raise DataError(path, f"truncated or damaged image ({reason})") from None
 
 
 def to_mnist(image: Image.Image, name: str | os.PathLike[str] = "image") -> np.ndarray:
@@ -154,7 +154,7 @@ def _bright_ink(grey: np.ndarray, name: str | os.PathLike[str]) -> np.ndarray:
     contrast = hi - background
     if contrast < MIN_CONTRAST * 255:
         raise DataError(
-            f"{name}: no ink found (the image is blank or one flat colour: nothing differs from "
+            name, f"no ink found (the image is blank or one flat colour: nothing differs from "
             f"its background by more than {MIN_CONTRAST:.0%})"
         )
     ink = (grey - background) / contrast  # (h, w), background 0, strongest ink 1

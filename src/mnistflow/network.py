@@ -67,7 +67,7 @@ def inplace_relu(Z: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
 
     With ``mask``, a bool buffer of Z's shape, relu'(Z) = Z > 0 is written into it and Z becomes
     Z * (Z > 0) (the same values, -0.0 for negatives): faster than max(Z, 0), and backprop can use
-    the mask (:func:`backward`'s ``active``)."""
+    the mask."""
     if mask is None:
         np.maximum(Z, 0, out=Z)
     else:
@@ -101,19 +101,11 @@ def inplace_dropout(A: np.ndarray, rate: float, kept: np.ndarray) -> np.ndarray:
     return A
 
 
-def hidden(
-    params: Params, X: np.ndarray, out: np.ndarray | None = None, *, folded_bias: bool = False,
-    mask: np.ndarray | None = None,
-) -> np.ndarray:
-    """A1 = relu(X W1 + b1), (n, H); written into ``out`` when given, relu' into ``mask`` when given.
-
-    ``folded_bias``: X's last column is all ones and W1's last row is b1 (``params["b1"]`` is not
-    used), so the product already adds the bias: one pass over (n, H) less.
-    """
-    A1 = np.matmul(X, params["W1"], out=out)  # (n, H) = Z1 (before the bias unless folded)
-    if not folded_bias:
-        A1 += params["b1"]
-    return inplace_relu(A1, mask)
+def hidden(params: Params, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """A1 = relu(X W1 + b1), (n, H); written into ``out`` when given."""
+    A1 = np.matmul(X, params["W1"], out=out)  # (n, H) = Z1 before the bias
+    A1 += params["b1"]
+    return inplace_relu(A1)
 
 
 def output(params: Params, A1: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -143,43 +135,28 @@ def loss(P: np.ndarray, Y: np.ndarray, params: Params | None = None, l2: float =
 
 def backward(
     params: Params, X: np.ndarray, Y: np.ndarray, A1: np.ndarray, P: np.ndarray, *,
-    l2: float = 0.0, dropout: float = 0.0, out: Grads | None = None, mask: np.ndarray | None = None,
-    n: int | None = None, folded_bias: bool = False, active: np.ndarray | None = None,
+    l2: float = 0.0, dropout: float = 0.0,
 ) -> Grads:
-    """Gradients of :func:`loss` with respect to every parameter, from one forward pass.
+    """Gradients of :func:`loss` with respect to every parameter, from one forward pass on X (n, D).
 
     Both ``P`` and ``A1`` are overwritten: P becomes the output delta dL/dZ2 and A1 the hidden delta
-    dL/dZ1, so a training step needs no (n, H) array besides A1. Gradients are written into ``out``
-    when given; ``mask`` is an optional (n, H) bool buffer for relu'. ``n`` is the number of rows the
-    loss averages over, when X is only a block of them (default: the rows of X); the gradients of
-    the blocks of a batch then add up to the batch's gradient. ``active`` is relu'(Z1) when the
-    caller has it already (from :func:`hidden`'s ``mask``, without dropout): one pass less.
+    dL/dZ1, so a step needs no (n, H) array besides A1.
 
     With ``dropout`` (the rate :func:`inplace_dropout` used), A1 is the dropped activation
     relu(Z1) * M, M in {0, 1/keep}: its derivative by Z1 is 1/keep exactly where A1 > 0, else 0.
-
-    With ``folded_bias`` (see :func:`hidden`), db1 = 1^T dZ1 is dW1's last row: the product X^T dZ1
-    makes it, and no ``db1`` is written (nor L2 applied to that row: only with ``l2=0``).
     """
-    assert not (folded_bias and l2), "L2 would penalise the bias row of a folded W1"
-    n = X.shape[0] if n is None else n
-    g = out if out is not None else {
-        f"d{name}": np.empty_like(value) for name, value in params.items()
-    }
+    n = X.shape[0]
     dZ2 = P
     dZ2 -= Y
     dZ2 *= dZ2.dtype.type(1.0 / n)  # (n, K) = dL/dZ2 = (P - Y) / n
-    np.matmul(A1.T, dZ2, out=g["dW2"])  # (H, K)
-    np.sum(dZ2, axis=0, out=g["db2"])  # (K,)
-    if active is None:
-        active = np.greater(A1, 0, out=mask)  # (n, H) relu'(Z1): A1 > 0 exactly where Z1 > 0
+    dW2 = A1.T @ dZ2  # (H, K)
+    db2 = dZ2.sum(axis=0)  # (K,)
+    active = A1 > 0  # (n, H) relu'(Z1): A1 > 0 exactly where Z1 > 0
     dZ1 = np.matmul(dZ2, params["W2"].T, out=A1)  # (n, H) = dL/dA1, into A1's memory
-    np.multiply(dZ1, active, out=dZ1)  # (n, H) = dL/dZ1
+    dZ1 *= active  # (n, H) = dL/dZ1
     if dropout:
         dZ1 *= dZ1.dtype.type(1.0 / (1.0 - dropout))
-    np.matmul(X.T, dZ1, out=g["dW1"])  # (D, H)
-    if not folded_bias:
-        np.sum(dZ1, axis=0, out=g["db1"])  # (H,)
+    g = {"dW1": X.T @ dZ1, "db1": dZ1.sum(axis=0), "dW2": dW2, "db2": db2}  # (D, H), (H,)
     if l2:
         for w in ("W1", "W2"):
             g[f"d{w}"] += params[w] * g[f"d{w}"].dtype.type(l2)  # d/dW of l2/2 |W|^2 = l2 W

@@ -68,7 +68,7 @@ def check_model(params: network.Params, model: str | os.PathLike[str],
     n_in, n_out = params["W1"].shape[0], params["W2"].shape[1]
     if (n_in, n_out) != (SIDE * SIDE, N_DIGITS):
         raise DataError(
-            f"{model}: the model takes {n_in} inputs and gives {n_out} classes, but {image} is "
+            model, f"the model takes {n_in} inputs and gives {n_out} classes, but {image} is "
             f"classified as {SIDE}x{SIDE} = {SIDE * SIDE} pixels into {N_DIGITS} digits; use a model "
             f"trained on MNIST-sized digits"
         )

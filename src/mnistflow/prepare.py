@@ -11,7 +11,6 @@ labels, ``row_train`` (n_train,) row numbers in the parquet; the same four for `
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -24,7 +23,6 @@ __all__ = ["DTYPES", "SPLITS", "normalise", "one_hot", "split", "split_indices"]
 
 SPLITS = ("random", "original")
 DTYPES = ("float32", "float64")
-SplitName = Literal["random", "original"]
 
 
 def normalise(pixels: np.ndarray, dtype: str = "float32") -> np.ndarray:

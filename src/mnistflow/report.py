@@ -1,14 +1,14 @@
 """The report: figures (PNG) and one self-contained HTML page built from what evaluate wrote.
 
 Nothing is recomputed here: the numbers come from ``metrics.json``, the curve from
-``training_log.csv`` and the misclassified digits from the predictions and the test images.
+``training_log.csv`` (:func:`mnistflow.history.read_history`) and the misclassified digits from the
+predictions and the test images.
 Images are embedded as base64 ``data:`` URIs, so the page opens offline, by itself.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import os
 from collections.abc import Mapping
@@ -21,30 +21,9 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mnistflow._io import atomic_path, rebuild_hint, write_text
-from mnistflow.errors import DataError
+from mnistflow._io import atomic_path, write_text
 
 __all__ = ["plot_confusion", "plot_loss", "plot_misclassified", "render_html"]
-
-
-_HISTORY_COLUMNS = ("epoch", "loss", "train_accuracy")
-
-
-def read_history(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """The training log CSV as columns; a damaged or empty one is a :class:`DataError` naming it."""
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        columns = {key: np.array([float(r[key]) for r in rows]) for key in rows[0]} if rows else {}
-    except (OSError, ValueError, TypeError, csv.Error) as exc:  # a missing cell reads as None
-        raise DataError(f"{path}: not a readable training log ({exc}); {rebuild_hint('train')}") from None
-    if not rows:
-        raise DataError(f"{path}: the training log has no rows; {rebuild_hint('train')}")
-    missing = [c for c in _HISTORY_COLUMNS if c not in columns]
-    if missing:
-        raise DataError(f"{path}: the training log lacks the column(s) {', '.join(missing)}; "
-                        f"{rebuild_hint('train')}")
-    return columns
 
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> None:

