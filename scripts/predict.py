@@ -21,4 +21,4 @@ def main() -> None:
              len(predictions), snakemake.params.folder, out.html)
 
 
-run("predict", main, snakemake.log[0])
+run("predict", main, snakemake.log[0], {snakemake.input.model: "train"})

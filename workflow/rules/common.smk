@@ -183,6 +183,7 @@ SIZING = {
     "train": (450, 1.6, 60, 0.007),  # input: split.npz
     "evaluate": (550, 1.1, 60, 0.1),  # input: model, split, parquet
     "report": (150, 1.0, 30, 0.2),  # input: metrics, predictions, history, split
+    "predict": (300, 2.0, 30, 1.0),  # input: the model and the images (not measured: as report)
 }
 
 

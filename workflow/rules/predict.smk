@@ -11,6 +11,12 @@ rule predict:
         # whatever its modification time; one merely touched does not
         images=get_images_digest,
         code=code("predict"),
+    # a handful of small images: on the machine that runs Snakemake, not worth a cluster job
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("predict"),
+        runtime=get_runtime("predict"),
     log:
         "logs/predict.log",
     benchmark:
