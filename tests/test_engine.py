@@ -11,7 +11,7 @@ from mnistflow import network
 from mnistflow._engine import Batch, Gradients, live_columns, restrict_columns
 from mnistflow.presets import PRESETS
 
-HP = replace(PRESETS["seed"], hidden=16, dtype="float64")
+HP = replace(PRESETS["exercise"], hidden=16, dtype="float64")
 
 
 def _blobs(n: int, dead: bool = False) -> Batch:
