@@ -8,6 +8,7 @@ always be traced back to what produced it.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -104,7 +105,12 @@ def load_predictions(path: str | os.PathLike[str], n_test: int) -> dict[str, np.
 
 
 def stage_seconds(benchmarks: Mapping[str, str | os.PathLike[str]]) -> dict[str, float]:
-    """Wall-clock seconds of each stage, from the TSV files of Snakemake's ``benchmark:`` directive."""
+    """Wall-clock seconds of each stage, from the TSV files of Snakemake's ``benchmark:`` directive.
+
+    The files are the stages' last runs when evaluate runs (the workflow passes their names, not the
+    files as inputs). A stage whose file is missing or unreadable (say, ``logs/`` was deleted) is
+    left out, with a warning: its seconds are unknown, and that is no reason to stop evaluating.
+    """
     seconds = {}
     for stage, path in benchmarks.items():
         try:
@@ -112,8 +118,9 @@ def stage_seconds(benchmarks: Mapping[str, str | os.PathLike[str]]) -> dict[str,
                 row = next(csv.DictReader(fh, delimiter="\t"))
             seconds[stage] = round(float(row["s"]), 3)
         except (OSError, StopIteration, KeyError, TypeError, ValueError, csv.Error):
-            raise DataError(f"{path}: not a Snakemake benchmark file with an 's' column; "
-                            f"{rebuild_hint(stage)}") from None
+            logging.getLogger(__name__).warning(
+                "%s: not a Snakemake benchmark file with an 's' column; the seconds of %s are left "
+                "out of metrics.json", path, stage)
     return seconds
 
 

@@ -13,6 +13,7 @@ rule report:
         misclassified=report("results/figures/misclassified.png",
                              caption="../report/misclassified.rst", category="Evaluation"),
     params:
+        summary=get_report_summary(),  # for the front page of `snakemake --report` (workflow.rst)
         code=code("report"),
     log:
         "logs/report.log",
