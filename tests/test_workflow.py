@@ -97,3 +97,27 @@ def test_editing_a_stage_script_reruns_it_and_what_follows(tmp_path: Path) -> No
     script = wf / "scripts/train.py"
     script.write_text(script.read_text() + "\n# an edit\n")
     assert set(wf.planned_jobs()) == {"train", "evaluate", "report"}
+
+
+def test_a_rebuilt_parquet_with_the_same_content_reruns_nothing_after_it(finished_copy: Workflow) -> None:
+    # prepare compares the parquet by checksum; the benchmark files used to be inputs of evaluate,
+    # so fetch_mnist's, rewritten by any fetch, reran evaluate and report
+    parquet = finished_copy / "data/raw/mnist.parquet"
+    before = parquet.read_bytes()
+    finished_copy.snakemake("data/raw/mnist.parquet", "-R", "fetch_mnist")  # the fetch alone
+    assert parquet.read_bytes() == before
+    assert parquet.stat().st_mtime > (finished_copy / "data/processed/split.npz").stat().st_mtime
+    assert finished_copy.planned_jobs() == {}
+
+
+def test_report_front_page_names_the_resolved_network_and_recipe(
+    finished_workflow: Workflow, tmp_path: Path
+) -> None:
+    # the config's training keys are null ("the preset's value") but for epochs=5 (FAST)
+    report = tmp_path / "snakemake-report.html"
+    finished_workflow.snakemake("--report", str(report))
+    text = report.read_text()
+    front = text[text.index('id="workflow-desc"'):].split("</script>", 1)[0].replace("\\n", " ")
+    assert "784-256-10" in front
+    assert "5 epochs of sgd (full batch), learning rate 0.5" in front
+    assert "None" not in front

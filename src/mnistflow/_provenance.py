@@ -9,6 +9,7 @@ the stages that use it, while touching a file (or a fresh checkout of the same c
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import platform
 import subprocess
@@ -22,8 +23,15 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 _LIBRARIES = ("numpy", "scikit-learn", "pyarrow", "snakemake", "matplotlib", "mlxtend")
 
 
-def _imported_modules(source: str, module: str | None) -> set[str]:
-    """Names of the mnistflow modules a piece of source imports (absolute and relative imports)."""
+@functools.lru_cache(maxsize=256)
+def _imported_modules(source: str, module: str | None) -> frozenset[str]:
+    """Names of the mnistflow modules a piece of source imports (absolute and relative imports).
+
+    Cached by content: the five stages share most modules, and parsing is most of the time the
+    workflow takes to compute the code digests (which it does on every run, a no-op included).
+    """
+    if PACKAGE not in source and "from ." not in source:  # imports nothing of the package
+        return frozenset()
     found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -38,7 +46,7 @@ def _imported_modules(source: str, module: str | None) -> set[str]:
         else:
             continue
         found.update(n for n in names if n == PACKAGE or n.startswith(PACKAGE + "."))
-    return found
+    return frozenset(found)
 
 
 def _module_file(name: str) -> Path | None:
@@ -54,7 +62,7 @@ def _module_file(name: str) -> Path | None:
 def stage_modules(script: str | Path) -> dict[str, Path]:
     """The script and every mnistflow module it depends on (transitively), as {name: file}."""
     files = {"script": Path(script)}
-    todo = _imported_modules(Path(script).read_text(), None)
+    todo = set(_imported_modules(Path(script).read_text(), None))
     seen: set[str] = set()
     while todo:
         name = todo.pop()

