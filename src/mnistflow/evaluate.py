@@ -1,11 +1,8 @@
 """Evaluation of a trained model on the test split: ``results/metrics.json`` and predictions.
 
-The metrics are those of :mod:`sklearn.metrics` (``accuracy_score``, ``log_loss``,
-``classification_report`` with ``zero_division=0``, ``confusion_matrix``), computed with NumPy in a
-few lines: importing scikit-learn took longer (about 1 s) than the rest of the stage on the sample,
-and tests compare every number with scikit-learn's. The file also records how they were made (the
-config, sha256 of every input, library versions, the git commit, seconds per stage), so a number in
-it can always be traced back to what produced it.
+The metrics come from :mod:`sklearn.metrics`; the file also records how they were made (the config,
+sha256 of every input, library versions, the git commit, seconds per stage), so a number in it can
+always be traced back to what produced it.
 """
 
 from __future__ import annotations
@@ -24,8 +21,8 @@ from mnistflow._provenance import git_commit, git_dirty, versions
 from mnistflow.data import N_CLASSES, labels_outside
 from mnistflow.errors import DataError
 
-__all__ = ["METRICS_SCHEMA", "check_compatible", "check_metrics", "class_scores", "confusion",
-           "load_predictions", "log_loss", "metrics", "read_metrics", "stage_seconds"]
+__all__ = ["METRICS_SCHEMA", "check_compatible", "check_metrics", "load_predictions", "metrics",
+           "read_metrics", "stage_seconds"]
 
 _NUMBER = {"type": "number"}
 _COUNT = {"type": "integer", "minimum": 0}
@@ -127,37 +124,6 @@ def stage_seconds(benchmarks: Mapping[str, str | os.PathLike[str]]) -> dict[str,
     return seconds
 
 
-def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """(10, 10) counts, row = true digit, column = predicted digit (``confusion_matrix``)."""
-    flat = y_true.astype(np.int64) * N_CLASSES + y_pred.astype(np.int64)  # (n,)
-    counts: np.ndarray = np.bincount(flat, minlength=N_CLASSES * N_CLASSES)  # (100,)
-    return counts.reshape(N_CLASSES, N_CLASSES)
-
-
-def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den, and 0 where den is 0 (scikit-learn's ``zero_division=0``)."""
-    result: np.ndarray = np.divide(num, den, out=np.zeros(len(num)), where=den != 0)
-    return result
-
-
-def class_scores(cm: np.ndarray) -> dict[str, np.ndarray]:
-    """(10,) per class, as ``classification_report``: precision = tp / predicted, recall = tp / true,
-    f1 = 2 tp / (true + predicted), support = true (tp: the diagonal of the confusion matrix)."""
-    tp = np.diag(cm).astype(np.float64)
-    true, predicted = cm.sum(axis=1), cm.sum(axis=0)
-    return {"precision": _divide(tp, predicted.astype(np.float64)),
-            "recall": _divide(tp, true.astype(np.float64)),
-            "f1-score": _divide(2 * tp, (true + predicted).astype(np.float64)),
-            "support": true}
-
-
-def log_loss(y_true: np.ndarray, proba: np.ndarray) -> float:
-    """Mean of -log p(true class) over the rows, p clipped to [eps, 1 - eps] of its dtype (``log_loss``)."""
-    eps = np.finfo(proba.dtype).eps
-    p = np.clip(proba[np.arange(len(y_true)), y_true], eps, 1 - eps)  # (n,)
-    return float(np.mean(-np.log(p)))
-
-
 def metrics(
     y_true: np.ndarray, proba: np.ndarray, *, sizes: Mapping[str, int], config: Mapping[str, Any],
     model: Mapping[str, Any], files: Mapping[str, str | os.PathLike[str]], seconds: Mapping[str, float],
@@ -167,23 +133,28 @@ def metrics(
     ``config`` is the workflow's config as given (training keys may be null: "the preset's value");
     ``model`` is the metadata saved with the weights: the architecture and the resolved hyperparameters.
     """
-    y_pred = np.argmax(proba, axis=1)  # (n,)
-    cm = confusion(y_true, y_pred)  # (10, 10)
-    scores = class_scores(cm)
+    # deferred: the report reads metrics.json through this module and needs none of scikit-learn
+    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, log_loss
+
+    y_pred = np.argmax(proba, axis=1)
+    labels = list(range(N_CLASSES))
+    per_class = classification_report(
+        y_true, y_pred, labels=labels, output_dict=True, zero_division=0
+    )
     return {
         "test": {
-            "accuracy": float(np.mean(y_true == y_pred)),
-            "loss": log_loss(y_true, proba),
+            "accuracy": float(accuracy_score(y_true, y_pred)),
+            "loss": float(log_loss(y_true, proba, labels=labels)),
             "n_errors": int(np.sum(y_true != y_pred)),
         },
         "per_class": {
-            str(k): {m: round(float(scores[m][k]), 6)
+            str(k): {m: round(float(per_class[str(k)][m]), 6)
                      for m in ("precision", "recall", "f1-score", "support")}
-            for k in range(N_CLASSES)
+            for k in labels
         },
-        "macro_avg": {m: round(float(np.mean(scores[m])), 6)
+        "macro_avg": {m: round(float(per_class["macro avg"][m]), 6)
                       for m in ("precision", "recall", "f1-score")},
-        "confusion_matrix": cm.tolist(),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "sizes": dict(sizes),
         "config": dict(config),
         "model": dict(model),
