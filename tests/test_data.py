@@ -87,35 +87,6 @@ def test_one_hot_is_correct_even_with_missing_classes() -> None:
     np.testing.assert_array_equal(Y.sum(axis=1), 1)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_one_hot_gives_the_array_of_sklearn_one_hot_encoder(dtype: str) -> None:
-    from sklearn.preprocessing import OneHotEncoder
-
-    labels = np.random.default_rng(0).integers(0, 9, 50).astype(np.uint8)  # class 9 absent
-    encoder = OneHotEncoder(categories=[np.arange(10)], sparse_output=False, dtype=dtype)
-    expected = encoder.fit_transform(labels.reshape(-1, 1).astype(np.int64))
-    Y = prepare.one_hot(labels, dtype)
-    assert Y.dtype == expected.dtype and Y.flags.c_contiguous == expected.flags.c_contiguous
-    np.testing.assert_array_equal(Y, expected)
-
-
-@pytest.mark.parametrize(
-    ("n", "test_size", "random_state"),
-    [(5000, 0.2, 42), (70_000, 0.2, 42), (7, 0.5, 0), (10, 0.01, 2**32 - 1), (101, 0.99, 5)],
-    ids=["sample", "mnist", "odd", "largest-seed", "one-train-row"],
-)
-def test_shuffle_split_picks_the_rows_of_train_test_split(
-    n: int, test_size: float, random_state: int
-) -> None:
-    train, test = prepare.shuffle_split(n, test_size, random_state)
-    expected_train, expected_test = train_test_split(
-        np.arange(n), test_size=test_size, random_state=random_state
-    )
-    np.testing.assert_array_equal(train, expected_train)
-    np.testing.assert_array_equal(test, expected_test)
-    assert train.dtype == expected_train.dtype
-
-
 def test_random_split_sizes_and_same_rows_as_seed_recipe(sample: Digits) -> None:
     arrays = prepare.split(sample, "random", test_size=0.2, random_state=42)
     assert len(arrays["y_train"]) == 4000 and len(arrays["y_test"]) == 1000

@@ -1,12 +1,8 @@
 """Turn the parquet rows into arrays the network trains on: ``data/processed/split.npz``.
 
-Pixels are scaled from 0-255 to [0, 1] in float32 (or float64), labels are one-hot encoded, and
-rows are split either at random as scikit-learn's ``train_test_split`` splits them (the seed's 80/20
-with ``random_state=42``) or along the source's own train/test parts (``split: original``).
-
-scikit-learn is imported only for a stratified split: importing it takes longer (1-2 s) than the
-whole stage on the sample, and the plain split and the one-hot rows are a few lines of NumPy that
-give the same arrays (tests compare them with ``train_test_split`` and ``OneHotEncoder``).
+Pixels are scaled from 0-255 to [0, 1] in float32 (or float64), labels are one-hot encoded with
+scikit-learn, and rows are split either at random with ``train_test_split`` (the seed's 80/20 with
+``random_state=42``) or along the source's own train/test parts (``split: original``).
 
 Arrays in the file: ``X_train`` (n_train, 784), ``Y_train`` (n_train, 10) one-hot, ``y_train`` (n_train,)
 labels, ``row_train`` (n_train,) row numbers in the parquet; the same four for ``test``.
@@ -17,11 +13,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import OneHotEncoder
 
 from mnistflow.data import N_CLASSES, Digits
 from mnistflow.errors import ConfigError
 
-__all__ = ["DTYPES", "SPLITS", "normalise", "one_hot", "shuffle_split", "split", "split_indices"]
+__all__ = ["DTYPES", "SPLITS", "normalise", "one_hot", "split", "split_indices"]
 
 SPLITS = ("random", "original")
 DTYPES = ("float32", "float64")
@@ -36,17 +34,9 @@ def normalise(pixels: np.ndarray, dtype: str = "float32") -> np.ndarray:
 
 def one_hot(labels: np.ndarray, dtype: str = "float32") -> np.ndarray:
     """(n,) labels 0-9 -> (n, 10) one-hot rows, with all ten classes even if some are absent."""
-    result: np.ndarray = np.eye(N_CLASSES, dtype=dtype)[labels.astype(np.intp)]  # (n, 10)
+    encoder = OneHotEncoder(categories=[np.arange(N_CLASSES)], sparse_output=False, dtype=dtype)
+    result: np.ndarray = encoder.fit_transform(labels.reshape(-1, 1).astype(np.int64))
     return result
-
-
-def shuffle_split(n: int, test_size: float, random_state: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row numbers (train, test) that ``train_test_split(np.arange(n), test_size=test_size,
-    random_state=random_state)`` returns: scikit-learn's ShuffleSplit permutes the rows with
-    ``RandomState(random_state)`` and gives the first ceil(test_size * n) to the test part."""
-    n_test = math.ceil(test_size * n)
-    permutation = np.random.RandomState(random_state).permutation(n)  # (n,)
-    return permutation[n_test:], permutation[:n_test]
 
 
 def _at_most(x: float) -> str:
@@ -109,12 +99,11 @@ def split_indices(
     rows = np.arange(len(digits))
     if how == "random":
         _check_random_split(digits.labels, test_size, stratify)
-        if not stratify:
-            return shuffle_split(len(rows), test_size, random_state)
-        from sklearn.model_selection import train_test_split  # deferred: see the module's docstring
-
         train, test = train_test_split(
-            rows, test_size=test_size, random_state=random_state, stratify=digits.labels
+            rows,
+            test_size=test_size,
+            random_state=random_state,
+            stratify=digits.labels if stratify else None,
         )
         return np.asarray(train), np.asarray(test)
     if how == "original":
