@@ -21,7 +21,7 @@ if importlib.util.find_spec("mnistflow") is None:
     sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from mnistflow._provenance import code_digest, files_digest
 from mnistflow._supervisor import descendants
-from mnistflow.config import config_error
+from mnistflow.config import config_error, load_schema
 from mnistflow.errors import MnistflowError
 from mnistflow.image_folder import image_files
 from mnistflow.presets import resolve as resolve_hyperparams
@@ -29,12 +29,14 @@ from mnistflow.presets import resolve as resolve_hyperparams
 # The config is checked against workflow/schemas/config.schema.yaml (jsonschema, as Snakemake's
 # `validate` does), with one line per bad setting, naming the key and what it allows, before any job
 # runs; the config files themselves are read again for keys set twice, which loading them hides.
-# Snakemake's own `validate` is not called as well: it would check nothing more (the schema requires
-# every key, so it has no default to fill in), print jsonschema's multi-line report, and import
-# pandas to ask whether the config is a data frame, 0.5-1 s of every run, a no-op included.
-if error := config_error(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml",
-                         workflow.configfiles):
+# A key left out takes the schema's `default`. Snakemake's own `validate` is not called as well: it
+# would check nothing more, print jsonschema's multi-line report, and import pandas to ask whether
+# the config is a data frame, 0.5-1 s of every run, a no-op included.
+SCHEMA_PATH = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+if error := config_error(config, SCHEMA_PATH, workflow.configfiles):
     raise error
+for key, spec in load_schema(SCHEMA_PATH)["properties"].items():
+    config.setdefault(key, spec["default"])
 
 # Snakemake starts every `script:` job as `<python> <script>` in bash without quoting the interpreter
 # (snakemake/script/__init__.py, 9.27), so a space in its path breaks each job: stop before the first.
