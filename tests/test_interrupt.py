@@ -160,7 +160,8 @@ def test_a_signal_to_snakemake_alone_stops_its_job(
     out = proc.communicate(timeout=60)[0]
     assert proc.returncode != 0, out[-4000:]
     _wait_until_gone(jobs, timeout=1)  # Snakemake itself waits for its jobs, so they are gone
-    assert "[train] train terminated (SIGTERM) after" in out
+    word = "interrupted" if sig == signal.SIGINT else "terminated (SIGTERM)"
+    assert f"[train] train {word} after" in out
     assert "Traceback" not in (finished_copy / "logs/train.log").read_text()
     _no_model_and_no_temporaries(finished_copy)
     finished_copy.snakemake("--rerun-incomplete", *RUN)

@@ -189,8 +189,10 @@ def stop_jobs_on_signals():
     """Make SIGTERM and SIGINT sent to Snakemake alone (`kill PID`, a batch system) stop its jobs.
 
     By itself Snakemake waits for running jobs to finish after either signal; this handler, put in
-    front of Snakemake's own (`onstart`, once the scheduler has set it), first sends SIGTERM to every
-    process below Snakemake, so a job stops at once, removes its temporaries and writes nothing.
+    front of Snakemake's own (`onstart`, once the scheduler has set it), first passes the same signal
+    to every process below Snakemake, so a job stops at once, removes its temporaries and writes
+    nothing. (The same signal: after Ctrl-C, which reaches the jobs too, a job sees SIGINT twice and
+    says it was interrupted, whichever copy comes first.)
     """
     for signum in (signal.SIGTERM, signal.SIGINT):
         previous = signal.getsignal(signum)
@@ -198,7 +200,7 @@ def stop_jobs_on_signals():
         def forward(sig, frame, previous=previous):
             for pid in descendants(os.getpid()):
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)
+                    os.kill(pid, sig)
             if callable(previous):
                 previous(sig, frame)
             else:
