@@ -4,6 +4,7 @@ mnistflow.presets), and a key left out of the config takes the schema's default.
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import asdict, fields
 from typing import Any
@@ -96,3 +97,13 @@ def test_a_config_with_only_some_keys_takes_the_schemas_defaults(workflow_copy: 
     assert "Job stats" in out
     planned = workflow_copy.planned_jobs()
     assert planned == {"fetch_mnist": 1, "prepare": 1, "train": 1, "evaluate": 1, "report": 1}
+
+
+def test_each_fetch_setting_names_its_source_and_is_a_keyword_of_the_loader() -> None:
+    from mnistflow.sources import SOURCES, load
+
+    keywords = set(inspect.signature(load).parameters) - {"source", "downloads"}
+    by_source = {key: spec["for_source"] for key, spec in PROPERTIES.items() if "for_source" in spec}
+    assert set(by_source) == keywords
+    assert set(by_source.values()) <= set(SOURCES)
+    assert all(key.startswith(source + "_") for key, source in by_source.items())

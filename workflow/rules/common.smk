@@ -35,7 +35,8 @@ from mnistflow.presets import resolve as resolve_hyperparams
 SCHEMA_PATH = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 if error := config_error(config, SCHEMA_PATH, workflow.configfiles):
     raise error
-for key, spec in load_schema(SCHEMA_PATH)["properties"].items():
+SCHEMA = load_schema(SCHEMA_PATH)
+for key, spec in SCHEMA["properties"].items():
     config.setdefault(key, spec["default"])
 
 # Snakemake starts every `script:` job as `<python> <script>` in bash without quoting the interpreter
@@ -91,22 +92,14 @@ def normalise_idx_path(path):
 
 
 def get_fetch_params():
-    """The settings of the chosen source only (sources.load keywords), so that changing, say,
-    openml_name while source is idx does not rerun fetch_mnist."""
+    """The settings of the chosen source only (sources.load keywords; the schema's `for_source` says
+    which), so that changing, say, openml_name while source is idx does not rerun fetch_mnist."""
     source = config["source"]
     params = {"source": source}
-    if source == "idx":
-        params.update(
-            idx_path=normalise_idx_path(config["idx_path"]),
-            idx_md5=config["idx_md5"],
-            idx_download_timeout=config["idx_download_timeout"],
-        )
-    elif source == "openml":
-        params.update(
-            openml_name=config["openml_name"],
-            openml_version=config["openml_version"],
-            openml_test_rows=config["openml_test_rows"],
-        )
+    params.update({key: config[key] for key, spec in SCHEMA["properties"].items()
+                   if spec.get("for_source") == source})
+    if "idx_path" in params:
+        params["idx_path"] = normalise_idx_path(params["idx_path"])
     return params
 
 
