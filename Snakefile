@@ -5,6 +5,7 @@
 #   train        results/model.npz, training_log   workflow/rules/train.smk
 #   evaluate     results/metrics.json              workflow/rules/evaluate.smk
 #   report       results/report.html               workflow/rules/report.smk
+#   sweep_*      results/sweeps/<name>/...         workflow/rules/sweep.smk (only when asked for)
 #
 # Run: snakemake --cores all      Settings: config/config.yaml      Rerun rules: profiles/default
 from snakemake.utils import min_version
@@ -24,6 +25,7 @@ include: "workflow/rules/prepare.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/sweep.smk"
 
 
 rule all:

@@ -1,0 +1,402 @@
+"""The runs of a sweep side by side, and the run chosen without looking at the test set.
+
+Reads what each run's stages wrote (``metrics.json``, ``training_log.csv``, the train job's
+Snakemake benchmark) and writes ``comparison.csv``, ``best.yaml`` and ``comparison.html``.
+
+Selection. A run's *validation accuracy* is the accuracy, on the training rows that train held out
+(``validation_fraction``), of the weights that its ``model.npz`` holds: with early stopping
+(``patience`` > 0) train keeps the weights of the first epoch with the highest validation accuracy,
+so it is that maximum; otherwise the weights are the last epoch's, so it is the last epoch's value.
+The chosen run is the one with the highest validation accuracy; of equal ones, the earliest row of
+the table. Test accuracy plays no part in the choice: the chosen run's test accuracy is then an
+honest estimate of how it does on new digits (the best test accuracy of many runs would not be).
+Runs with the same ``seed`` and data settings hold out the same validation rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import math
+import os
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no screen
+import matplotlib.pyplot as plt
+import numpy as np
+
+from mnistflow._io import rebuild_hint, write_text
+from mnistflow.errors import DataError
+from mnistflow.evaluate import read_metrics
+from mnistflow.report import read_history
+
+__all__ = ["Comparison", "RunFiles", "RunResult", "best_yaml", "compare", "csv_rows", "load_run",
+           "model_validation", "render_html", "write_csv"]
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """One run of a sweep: its row and the files its stages wrote."""
+
+    folder: str  # under the sweep's folder, named after the row: "learning_rate~0.5"
+    line: int  # line of the sweep table
+    settings: Mapping[str, Any]  # the row: column -> value
+    config: Mapping[str, Any]  # every setting of the run, in config format
+    metrics: str  # metrics.json
+    history: str  # training_log.csv
+    benchmark: str  # Snakemake's benchmark TSV of the run's train job
+    report: str  # the run's report.html
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What the comparison shows of one run."""
+
+    files: RunFiles
+    val_accuracy: float  # of the weights in model.npz (see the module's docstring)
+    val_epoch: int  # the epoch those weights are from
+    val_rows: int  # rows held out for validation
+    test_accuracy: float
+    test_loss: float
+    epochs_run: int  # rows of the training log (fewer than epochs after an early stop)
+    train_seconds: float | None  # wall-clock seconds of the train job (Snakemake's benchmark)
+    peak_memory_mb: float | None  # its peak resident memory (max_rss)
+    history: Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A sweep's runs in the table's order (the first is the baseline) and their ranking."""
+
+    name: str
+    table: str  # the sweep table's path
+    columns: tuple[str, ...]  # the swept settings
+    runs: tuple[RunResult, ...]
+
+    @property
+    def ranking(self) -> list[int]:
+        """Run indices by validation accuracy, best first; equal ones in the table's order."""
+        return sorted(range(len(self.runs)), key=lambda i: (-self.runs[i].val_accuracy, i))
+
+    @property
+    def chosen(self) -> RunResult:
+        return self.runs[self.ranking[0]]
+
+
+def model_validation(history: Mapping[str, np.ndarray], patience: int) -> tuple[float, int]:
+    """(validation accuracy, epoch) of the weights train kept: the first best epoch's with early
+    stopping, the last epoch's without (mnistflow.train keeps weights the same way)."""
+    val = history["val_accuracy"]  # (epochs,)
+    i = int(np.argmax(val)) if patience else len(val) - 1  # argmax: the first of equal maxima
+    return float(val[i]), int(history["epoch"][i])
+
+
+def _benchmark(path: str) -> tuple[float | None, float | None]:
+    """Seconds and peak resident memory (MB) from a Snakemake benchmark TSV ('NA' -> None)."""
+    try:
+        with open(path, newline="") as fh:
+            row = next(csv.DictReader(fh, delimiter="\t"))
+        values = [row["s"], row["max_rss"]]
+    except (OSError, StopIteration, KeyError, csv.Error):
+        raise DataError(f"{path}: not a Snakemake benchmark file with columns s and max_rss; "
+                        f"{rebuild_hint('sweep_train')}") from None
+    out: list[float | None] = []
+    for text in values:
+        try:
+            number = float(text)
+        except (TypeError, ValueError):
+            number = math.nan
+        out.append(number if math.isfinite(number) else None)
+    return out[0], out[1]
+
+
+def load_run(files: RunFiles) -> RunResult:
+    """Read one run's metrics, training log and benchmark (each checked, naming the file)."""
+    metrics = read_metrics(files.metrics)
+    history = read_history(files.history)
+    if "val_accuracy" not in history:
+        raise DataError(f"{files.history}: no val_accuracy column, so the run held out no validation "
+                        f"rows; {rebuild_hint('sweep_train')}")
+    hyperparams = metrics["model"].get("hyperparams", {})
+    val_accuracy, val_epoch = model_validation(history, int(hyperparams.get("patience", 0)))
+    seconds, memory = _benchmark(files.benchmark)
+    return RunResult(
+        files=files, val_accuracy=val_accuracy, val_epoch=val_epoch,
+        val_rows=round(metrics["sizes"]["train"] * float(hyperparams.get("validation_fraction", 0))),
+        test_accuracy=float(metrics["test"]["accuracy"]), test_loss=float(metrics["test"]["loss"]),
+        epochs_run=len(history["epoch"]), train_seconds=seconds, peak_memory_mb=memory,
+        history=history,
+    )
+
+
+def _text(value: Any) -> str:
+    """A setting as a table cell: as in a YAML file (null, true, 0.05)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def csv_rows(comparison: Comparison) -> list[dict[str, str]]:
+    """comparison.csv: one row per run, best first; numbers as the runs' own files give them."""
+    chosen = comparison.ranking[0]
+    rows = []
+    for rank, i in enumerate(comparison.ranking, start=1):
+        run = comparison.runs[i]
+        rows.append({
+            "rank": str(rank), "run": run.files.folder,
+            **{c: _text(run.files.settings[c]) for c in comparison.columns},
+            "val_accuracy": repr(run.val_accuracy), "test_accuracy": repr(run.test_accuracy),
+            "test_loss": repr(run.test_loss), "epochs_run": str(run.epochs_run),
+            "train_seconds": "" if run.train_seconds is None else repr(run.train_seconds),
+            "peak_memory_mb": "" if run.peak_memory_mb is None else repr(run.peak_memory_mb),
+            "selected": "true" if i == chosen else "false",
+        })
+    return rows
+
+
+def write_csv(path: str | os.PathLike[str], comparison: Comparison) -> None:
+    rows = csv_rows(comparison)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buffer.getvalue())
+
+
+def best_yaml(comparison: Comparison, html_path: str) -> str:
+    """best.yaml: every setting of the chosen run in config format, the swept ones first, so that
+    ``snakemake --configfile best.yaml`` trains it as the single run."""
+    import yaml
+
+    run = comparison.chosen
+    config = dict(run.files.config)
+
+    def block(keys: Sequence[str]) -> str:
+        return "".join(yaml.safe_dump({k: config[k]}, default_flow_style=False, sort_keys=False)
+                       for k in keys)
+
+    rest = [k for k in config if k not in comparison.columns]
+    return (
+        f"# Sweep {comparison.name} ({comparison.table}): the run chosen by validation accuracy,\n"
+        f"# {run.files.folder} (validation accuracy {run.val_accuracy:.4f}, test accuracy "
+        f"{run.test_accuracy:.4f}); see {html_path}.\n"
+        f"# Every setting of that run, for: snakemake --cores all --configfile {Path(html_path).parent}/best.yaml\n"
+        f"# (the sweep trained it with one thread: with more, the weights differ in the last bits).\n"
+        f"\n# chosen by the sweep (line {run.files.line} of {comparison.table})\n"
+        f"{block(list(comparison.columns))}"
+        f"\n# the rest: the config when the sweep ran (config/config.yaml, --config, and the sweep's\n"
+        f"# validation_fraction when the config left it null)\n"
+        f"{block(rest)}"
+    )
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+
+def _png(fig: Any) -> str:
+    """A figure as base64 PNG (fixed metadata: the same figure gives the same bytes)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def plot_metric_by_setting(comparison: Comparison, column: str) -> str:
+    """Validation accuracy against one swept setting, a line per combination of the other swept
+    settings; the chosen run ringed. Numbers on a numeric axis (logarithmic when they span a factor
+    of 10 or more), anything else in the table's order."""
+    runs = comparison.runs
+    values = [r.files.settings[column] for r in runs]
+    numeric = all(_is_number(v) for v in values)
+    categories = list(dict.fromkeys(_text(v) for v in values))
+    others = [c for c in comparison.columns if c != column]
+    groups: dict[str, list[RunResult]] = {}
+    for run in runs:
+        label = ", ".join(f"{c}={_text(run.files.settings[c])}" for c in others) or "runs"
+        groups.setdefault(label, []).append(run)
+
+    def x(run: RunResult) -> float:
+        value = run.files.settings[column]
+        return float(value) if numeric else float(categories.index(_text(value)))
+
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    for label, members in groups.items():
+        members = sorted(members, key=x)
+        ax.plot([x(r) for r in members], [r.val_accuracy for r in members], marker="o", label=label)
+    chosen = comparison.chosen
+    ax.plot([x(chosen)], [chosen.val_accuracy], marker="o", markersize=14, markerfacecolor="none",
+            markeredgecolor="black", linestyle="none", label="chosen")
+    if numeric:
+        positive = [float(v) for v in values if float(v) > 0]
+        if len(positive) == len(values) and max(positive) / min(positive) >= 10:
+            ax.set_xscale("log")
+    else:
+        ax.set_xticks(range(len(categories)), categories)
+    ax.set_xlabel(column)
+    ax.set_ylabel("validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    ax.set_title(f"Validation accuracy by {column}")
+    return _png(fig)
+
+
+def plot_curves(comparison: Comparison) -> str:
+    """Every run's training loss and validation accuracy per epoch, the chosen run bold."""
+    fig, (loss, val) = plt.subplots(1, 2, figsize=(10, 3.8))
+    chosen = comparison.ranking[0]
+    for i, run in enumerate(comparison.runs):
+        style = {"linewidth": 2.6, "zorder": 3} if i == chosen else {"linewidth": 1.0, "alpha": 0.75}
+        label = run.files.folder + (" (chosen)" if i == chosen else "")
+        loss.plot(run.history["epoch"], run.history["loss"], label=label, **style)
+        val.plot(run.history["epoch"], run.history["val_accuracy"], **style)
+    loss.set_yscale("log")
+    loss.set_xlabel("epoch")
+    loss.set_ylabel("training loss (cross-entropy)")
+    val.set_xlabel("epoch")
+    val.set_ylabel("validation accuracy")
+    for ax in (loss, val):
+        ax.grid(alpha=0.3)
+    fig.legend(fontsize=7, loc="lower center", ncol=min(3, len(comparison.runs)),
+               bbox_to_anchor=(0.5, -0.02 - 0.045 * math.ceil(len(comparison.runs) / 3)))
+    fig.suptitle("All runs: training loss and validation accuracy per epoch")
+    return _png(fig)
+
+
+# --- the page -------------------------------------------------------------------------------------
+
+
+def _signed(value: float, digits: int = 4) -> str:
+    return "&plusmn;0" if value == 0 else f"{value:+.{digits}f}"
+
+
+def _link(run: RunResult, html_path: str) -> str:
+    """The run's report, relative to the page, percent-encoded and escaped."""
+    relative = os.path.relpath(run.files.report, Path(html_path).parent)
+    href = urllib.parse.quote(Path(relative).as_posix(), safe="/~")
+    return f'<a href="{html.escape(href)}">{html.escape(run.files.folder)}</a>'
+
+
+def _reason(comparison: Comparison) -> str:
+    """Why the chosen run was chosen, in words (and by how many validation rows)."""
+    ranking, runs = comparison.ranking, comparison.runs
+    best = runs[ranking[0]]
+    if len(runs) == 1:
+        return "It is the sweep's only run."
+    second = runs[ranking[1]]
+    gap = best.val_accuracy - second.val_accuracy
+    rows = round(gap * best.val_rows) if best.val_rows else None
+    by_rows = f" ({rows} of {best.val_rows} validation rows)" if rows is not None else ""
+    if gap == 0:
+        return (f"It has the highest validation accuracy of the {len(runs)} runs, equal with "
+                f"{html.escape(second.files.folder)}: of equal ones the earlier row of the table wins.")
+    return (f"It has the highest validation accuracy of the {len(runs)} runs, "
+            f"{gap:.4f} above the next, {html.escape(second.files.folder)}{by_rows}.")
+
+
+def render_html(comparison: Comparison, figures: Mapping[str, str], path: str | os.PathLike[str]) -> str:
+    """The self-contained comparison page (figures: title -> base64 PNG); returns its text."""
+    runs, ranking = comparison.runs, comparison.ranking
+    chosen, base = runs[ranking[0]], runs[0]
+    page_path = os.fspath(path)
+    heads = ["#", "run", *comparison.columns, "validation accuracy", "&Delta; baseline",
+             "test accuracy", "&Delta; baseline", "test loss", "&Delta; baseline",
+             "epochs run", "train s", "peak MB"]
+    body = []
+    for rank, i in enumerate(ranking, start=1):
+        run = runs[i]
+        cells = [
+            str(rank), _link(run, page_path),
+            *(html.escape(_text(run.files.settings[c])) for c in comparison.columns),
+            f"{run.val_accuracy:.4f}", _signed(run.val_accuracy - base.val_accuracy),
+            f"{run.test_accuracy:.4f}", _signed(run.test_accuracy - base.test_accuracy),
+            f"{run.test_loss:.4f}", _signed(run.test_loss - base.test_loss),
+            f"{run.epochs_run}" + (f" (kept {run.val_epoch})" if run.val_epoch != run.epochs_run else ""),
+            "" if run.train_seconds is None else f"{run.train_seconds:.1f}",
+            "" if run.peak_memory_mb is None else f"{run.peak_memory_mb:.0f}",
+        ]
+        classes = " ".join(c for c, on in (("chosen", i == ranking[0]), ("baseline", i == 0)) if on)
+        body.append(f'<tr class="{classes}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    noise = (math.sqrt(chosen.val_accuracy * (1 - chosen.val_accuracy) / chosen.val_rows)
+             if chosen.val_rows else math.nan)
+    images = "\n".join(f"<h3>{html.escape(title)}</h3>\n"
+                       f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+                       for title, data in figures.items())
+    best_path = html.escape(f"{Path(page_path).parent.as_posix()}/best.yaml")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Sweep {html.escape(comparison.name)}: comparison</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem;
+       color: #222; }}
+.headline {{ display: flex; gap: 2rem; flex-wrap: wrap; }}
+.headline div {{ background: #f3f6fa; border-radius: 6px; padding: .6rem 1rem; }}
+.headline b {{ display: block; font-size: 1.6rem; }}
+table {{ border-collapse: collapse; margin: .5rem 0 1.5rem; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: .2rem .6rem; text-align: right; }}
+td:nth-child(2), th:nth-child(2) {{ text-align: left; }}
+tr.chosen {{ background: #fff3c4; font-weight: 600; }}
+tr.baseline td:nth-child(2)::after {{ content: " (baseline)"; font-weight: normal; color: #666; }}
+img {{ max-width: 100%; }}
+code {{ font-size: .85rem; }}
+</style></head><body>
+<h1>Sweep {html.escape(comparison.name)}</h1>
+<p>{len(runs)} runs from <code>{html.escape(comparison.table)}</code>, one per row; every other
+setting from the config. Baseline: the first row, {html.escape(base.files.folder)}.</p>
+<div class="headline">
+<div>chosen run<b>{_link(chosen, page_path)}</b></div>
+<div>validation accuracy<b>{chosen.val_accuracy:.2%}</b></div>
+<div>test accuracy (the estimate)<b>{chosen.test_accuracy:.2%}</b></div>
+<div>vs baseline (test)<b>{_signed(100 * (chosen.test_accuracy - base.test_accuracy), 2)} pt</b></div>
+</div>
+<h2>Which run, and why</h2>
+<p>The run is chosen by <b>validation accuracy</b>: the accuracy, on {chosen.val_rows} training rows
+held out from training (<code>validation_fraction</code>), of the weights its model keeps (with early
+stopping the best epoch's, otherwise the last epoch's). {_reason(comparison)}
+The test rows played no part in the choice, so the chosen run's <b>test accuracy,
+{chosen.test_accuracy:.4f}</b>, is an honest estimate of its accuracy on new digits; the highest test
+accuracy in the table is not (picking the maximum of several noisy numbers flatters it). One
+validation accuracy is uncertain by about &plusmn;{noise:.4f} (one standard error), so runs closer
+than that are a toss-up.</p>
+<p>Its settings, in config format: <code>{best_path}</code>
+(<code>snakemake --cores all --configfile {best_path}</code> trains it as the single run).</p>
+<h2>Runs</h2>
+<table><tr>{"".join(f"<th>{h}</th>" for h in heads)}</tr>
+{chr(10).join(body)}
+</table>
+<p>Sorted by validation accuracy; &Delta; is the difference from the baseline. Train seconds and peak
+memory are Snakemake's benchmark of each train job. Each run's name links to its own report.</p>
+<h2>Figures</h2>
+{images}
+</body></html>
+"""
+    return page
+
+
+def compare(
+    name: str, table: str, columns: Sequence[str], runs: Sequence[RunFiles],
+    out: Mapping[str, str],
+) -> Comparison:
+    """Read every run and write ``out["csv"]``, ``out["best"]`` and ``out["html"]``."""
+    comparison = Comparison(name, table, tuple(columns), tuple(load_run(r) for r in runs))
+    figures = {f"Validation accuracy by {c}": plot_metric_by_setting(comparison, c)
+               for c in comparison.columns
+               if len({_text(r.files.settings[c]) for r in comparison.runs}) > 1}
+    figures["Training curves of all runs"] = plot_curves(comparison)
+    write_csv(out["csv"], comparison)
+    write_text(out["best"], best_yaml(comparison, out["html"]))
+    write_text(out["html"], render_html(comparison, figures, out["html"]))
+    return comparison
