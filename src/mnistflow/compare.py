@@ -244,6 +244,10 @@ def plot_metric_by_setting(comparison: Comparison, column: str) -> str:
         positive = [float(v) for v in values if float(v) > 0]
         if len(positive) == len(values) and max(positive) / min(positive) >= 10:
             ax.set_xscale("log")
+            ax.minorticks_off()
+        ticks = sorted({float(v) for v in values})
+        if len(ticks) <= 12:  # the swept values themselves, written as in the table
+            ax.set_xticks(ticks, [_text(v) for v in sorted(dict.fromkeys(values), key=float)])
     else:
         ax.set_xticks(range(len(categories)), categories)
     ax.set_xlabel(column)

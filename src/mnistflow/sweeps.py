@@ -233,7 +233,8 @@ def read_sweep(
     for number, cells in lines[1:]:
         where = f"{name}, line {number}"
         if len(cells) != len(columns):
-            problems.append(f"{where}: {len(cells)} cells, but the header names {len(columns)} "
+            cell_s = "cell" if len(cells) == 1 else "cells"
+            problems.append(f"{where}: {len(cells)} {cell_s}, but the header names {len(columns)} "
                             f"columns (cells are separated by tabs)")
             continue
         empty = [c for c, cell in zip(columns, cells, strict=True) if not cell]
@@ -252,9 +253,11 @@ def read_sweep(
             continue
         try:
             hyperparams = asdict(resolve(run_config))
-        except ConfigError as exc:
+        except ConfigError as exc:  # "momentum: 0.9 applies to optimizer sgd only; ..."
+            key, _, text = str(exc).partition(": ")
+            at = f"{where}, column {key}: {text}" if key in settings else f"{where}: {exc}"
             shown = ", ".join(f"{k}={folder_value(v)}" for k, v in settings.items())
-            problems.append(f"{where}: {exc} (the row sets {shown})")
+            problems.append(f"{at} (the row sets {shown})")
             continue
         selection = _selection_problem(where, settings, run_config, defaults.get(_SELECTION_KEY, 0.1))
         if selection:
