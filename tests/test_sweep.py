@@ -17,7 +17,7 @@ import yaml
 from conftest import ROOT, Workflow, copy_workflow
 from mnistflow.compare import Comparison, RunFiles, compare, load_run, model_validation
 from mnistflow.config import load_schema
-from mnistflow.errors import ConfigError
+from mnistflow.errors import ConfigError, DataError
 from mnistflow.presets import TRAINING_KEYS
 from mnistflow.sweeps import SweepKeys, folder_value, parse_folder, parse_value, read_sweep
 
@@ -223,7 +223,7 @@ def test_everything_from_outside_is_escaped_in_the_page(tmp_path: Path) -> None:
 def test_a_log_without_validation_is_refused_naming_it(tmp_path: Path) -> None:
     run = _run(tmp_path, "learning_rate~0.1", {"learning_rate": 0.1}, [0.9], test=0.9)
     Path(run.history).write_text("epoch,loss,train_accuracy\n1,0.5,0.9\n")
-    with pytest.raises(Exception, match="training_log.csv: no val_accuracy column"):
+    with pytest.raises(DataError, match=r"training_log\.csv: no val_accuracy column"):
         load_run(run)
 
 
@@ -249,11 +249,14 @@ def test_runs_of_training_settings_share_one_fetch_and_one_prepare(workflow_copy
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("source\nidx\n", r"config/sweeps/bad.tsv, line 1, column 'source': not a setting of prepare"),
+    [("source\nidx\n", r"config/sweeps/bad.tsv, line 1, column 'source': not a setting of prepare "
+      r".*use one of: split, test_size, random_state, stratify, dtype, preset, hidden, epochs"),
      ("learning_rate\n0.1\n0\n", r"config/sweeps/bad.tsv, line 3, column learning_rate: got 0.0")],
     ids=["fetch-setting", "out-of-range"],
 )
-def test_a_bad_table_stops_snakemake_before_any_job(workflow_copy: Workflow, text: str, expected: str) -> None:
+def test_a_bad_table_stops_snakemake_before_any_job(
+    workflow_copy: Workflow, text: str, expected: str
+) -> None:
     target = _sweep(workflow_copy, "bad", text)
     result = workflow_copy.snakemake(target, check=False)
     assert result.returncode != 0

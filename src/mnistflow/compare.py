@@ -87,6 +87,11 @@ class Comparison:
         return sorted(range(len(self.runs)), key=lambda i: (-self.runs[i].val_accuracy, i))
 
     @property
+    def varied(self) -> list[str]:
+        """The swept settings that take more than one value (a column may hold one for clarity)."""
+        return [c for c in self.columns if len({_text(r.files.settings[c]) for r in self.runs}) > 1]
+
+    @property
     def chosen(self) -> RunResult:
         return self.runs[self.ranking[0]]
 
@@ -190,7 +195,8 @@ def best_yaml(comparison: Comparison, html_path: str) -> str:
         f"# Sweep {comparison.name} ({comparison.table}): the run chosen by validation accuracy,\n"
         f"# {run.files.folder} (validation accuracy {run.val_accuracy:.4f}, test accuracy "
         f"{run.test_accuracy:.4f}); see {html_path}.\n"
-        f"# Every setting of that run, for: snakemake --cores all --configfile {Path(html_path).parent}/best.yaml\n"
+        f"# Every setting of that run, for:\n"
+        f"#   snakemake --cores all --configfile {Path(html_path).parent}/best.yaml\n"
         f"# (the sweep trained it with one thread: with more, the weights differ in the last bits).\n"
         f"\n# chosen by the sweep (line {run.files.line} of {comparison.table})\n"
         f"{block(list(comparison.columns))}"
@@ -223,7 +229,7 @@ def plot_metric_by_setting(comparison: Comparison, column: str) -> str:
     values = [r.files.settings[column] for r in runs]
     numeric = all(_is_number(v) for v in values)
     categories = list(dict.fromkeys(_text(v) for v in values))
-    others = [c for c in comparison.columns if c != column]
+    others = [c for c in comparison.varied if c != column]
     groups: dict[str, list[RunResult]] = {}
     for run in runs:
         label = ", ".join(f"{c}={_text(run.files.settings[c])}" for c in others) or "runs"
@@ -397,8 +403,7 @@ def compare(
     """Read every run and write ``out["csv"]``, ``out["best"]`` and ``out["html"]``."""
     comparison = Comparison(name, table, tuple(columns), tuple(load_run(r) for r in runs))
     figures = {f"Validation accuracy by {c}": plot_metric_by_setting(comparison, c)
-               for c in comparison.columns
-               if len({_text(r.files.settings[c]) for r in comparison.runs}) > 1}
+               for c in comparison.varied}
     figures["Training curves of all runs"] = plot_curves(comparison)
     write_csv(out["csv"], comparison)
     write_text(out["best"], best_yaml(comparison, out["html"]))

@@ -95,7 +95,8 @@ def _canonical(value: Any, spec: Mapping[str, Any]) -> Any:
     run, one folder, whatever the other rows hold)."""
     types = spec.get("type", [])
     types = [types] if isinstance(types, str) else list(types)
-    if "number" in types and "integer" not in types and isinstance(value, int) and not isinstance(value, bool):
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if "number" in types and "integer" not in types and whole:
         return float(value)
     return value
 
@@ -128,7 +129,8 @@ def parse_folder(folder: str, schema: Mapping[str, Any], keys: Sequence[str]) ->
                 if line.split(":")[0] in values]
     if problems or any(folder_value(v) != part.partition("~")[2]
                        for v, part in zip(values.values(), folder.split("/"), strict=True)):
-        raise ConfigError(f"{folder}: not a folder of valid settings ({'; '.join(problems) or 'not canonical'})")
+        why = "; ".join(problems) or "not written as folder_value writes it"
+        raise ConfigError(f"{folder}: not a folder of valid settings ({why})")
     return values
 
 
