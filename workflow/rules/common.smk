@@ -111,10 +111,16 @@ def get_final_output():
 SWEEP_TABLES = "config/sweeps"
 
 
+@functools.cache
+def config_schema():
+    """The config schema, read once."""
+    return load_schema(SCHEMA_PATH)
+
+
 def sweep_keys():
     """Settings a sweep's columns may set: the prepare rule's params that are settings (runs with
     equal values share one split), then preset and the training keys."""
-    properties = load_schema(SCHEMA_PATH)["properties"]
+    properties = config_schema()["properties"]
     data = tuple(key for key in rules.prepare.params.keys() if key in properties)
     return SweepKeys(data=data, train=("preset", *TRAINING_KEYS))
 
@@ -136,7 +142,7 @@ class SweepPlan:
             known = sorted(p.stem for p in Path(SWEEP_TABLES).glob("*.tsv"))
             raise WorkflowError(f"{path}: no such sweep table; the sweeps in {SWEEP_TABLES}/ are: "
                                 f"{', '.join(known) or 'none'}")
-        self.table = read_sweep(path, config, load_schema(SCHEMA_PATH), self.keys)
+        self.table = read_sweep(path, config, config_schema(), self.keys)
 
         def folders(rows, columns, wildcard):
             frame = pd.DataFrame([[folder_value(row[c]) for c in columns] for row in rows],
@@ -145,13 +151,19 @@ class SweepPlan:
 
         runs = self.table.runs
         self.runs = dict(zip(folders([r.settings for r in runs], self.table.columns, "run"), runs))
-        self.splits = dict(zip(self.runs, folders([r.data(self.keys) for r in runs], self.keys.data, "data")))
+        data = folders([r.data(self.keys) for r in runs], self.keys.data, "data")
+        self.splits = dict(zip(self.runs, data))
 
     def run(self, folder):
         if folder not in self.runs:
             raise WorkflowError(f"results/sweeps/{self.name}/{folder}: not a run of {self.table.path}; "
                                 f"its runs: {', '.join(self.runs)}")
         return self.runs[folder]
+
+    def split(self, folder):
+        """The folder of a run's split, under data/processed/sweeps/ (and logs/.../sweeps/data/)."""
+        self.run(folder)
+        return self.splits[folder]
 
 
 @functools.cache
@@ -161,18 +173,19 @@ def sweep_plan(name):
 
 def get_sweep_split(wildcards):
     """The split of a run: one per distinct set of data settings, shared by the runs that have it."""
-    return f"data/processed/sweeps/{sweep_plan(wildcards.sweep).splits[wildcards.run]}/split.npz"
+    return f"data/processed/sweeps/{sweep_plan(wildcards.sweep).split(wildcards.run)}/split.npz"
 
 
 def get_sweep_split_benchmark(wildcards):
-    return f"logs/benchmarks/sweeps/data/{sweep_plan(wildcards.sweep).splits[wildcards.run]}/prepare.tsv"
+    """The Snakemake benchmark of the prepare job that made the run's split (evaluate reads it)."""
+    return f"logs/benchmarks/sweeps/data/{sweep_plan(wildcards.sweep).split(wildcards.run)}/prepare.tsv"
 
 
 def sweep_data_setting(key):
     """A params function: the value of data setting ``key`` that a split's folder name encodes."""
 
     def value(wildcards):
-        return parse_folder(wildcards.data, load_schema(SCHEMA_PATH), sweep_keys().data)[key]
+        return parse_folder(wildcards.data, config_schema(), sweep_keys().data)[key]
 
     return value
 
@@ -190,7 +203,8 @@ def get_sweep_run_config(wildcards):
 
 def get_sweep_run_labels(wildcards):
     """Labels of a run in Snakemake's --report: its row."""
-    return {key: folder_value(value) for key, value in sweep_plan(wildcards.sweep).run(wildcards.run).settings.items()}
+    settings = sweep_plan(wildcards.sweep).run(wildcards.run).settings
+    return {key: folder_value(value) for key, value in settings.items()}
 
 
 def for_each_run(pattern):
@@ -198,7 +212,8 @@ def for_each_run(pattern):
     table's order."""
 
     def paths(wildcards):
-        return [pattern.format(sweep=wildcards.sweep, run=folder) for folder in sweep_plan(wildcards.sweep).runs]
+        runs = sweep_plan(wildcards.sweep).runs
+        return [pattern.format(sweep=wildcards.sweep, run=folder) for folder in runs]
 
     return paths
 
