@@ -334,6 +334,14 @@ def test_a_sweep_reruns_only_what_its_table_changed(tiny_sweep: Workflow, tmp_pa
     shutil.copytree(tiny_sweep.path, wf.path, symlinks=True)
     target = "results/sweeps/tiny/comparison.html"
     assert wf.planned_jobs(target) == {}  # unchanged: nothing to do
+    # Snakemake's report lists the sweep as a category, each run's curve labelled with its row
+    wf.snakemake("--report", "sweep-report.html", target)
+    page = (wf / "sweep-report.html").read_text()
+    assert "Sweep tiny" in page and '"learning_rate": "0.5"' in page
+    # a setting of the config reaches every run, as it reaches the single run
+    assert wf.planned_jobs(target, "--config", "epochs=4") == {
+        "sweep_train": 3, "sweep_evaluate": 3, "sweep_report": 3, "sweep_compare": 1}
+    assert wf.planned_jobs(target, "--config", "test_size=0.25")["sweep_prepare"] == 1
     _sweep(wf, "tiny", TINY + "0.2\n")
     assert wf.planned_jobs(target) == {
         "sweep_train": 1, "sweep_evaluate": 1, "sweep_report": 1, "sweep_compare": 1}
