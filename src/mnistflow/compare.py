@@ -33,7 +33,7 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mnistflow._io import rebuild_hint, write_text
+from mnistflow._io import write_text
 from mnistflow.errors import DataError
 from mnistflow.evaluate import read_metrics
 from mnistflow.report import read_history
@@ -111,8 +111,7 @@ def _benchmark(path: str) -> tuple[float | None, float | None]:
             row = next(csv.DictReader(fh, delimiter="\t"))
         values = [row["s"], row["max_rss"]]
     except (OSError, StopIteration, KeyError, csv.Error):
-        raise DataError(f"{path}: not a Snakemake benchmark file with columns s and max_rss; "
-                        f"{rebuild_hint('sweep_train')}") from None
+        raise DataError(f"{path}: not a Snakemake benchmark file with columns s and max_rss") from None
     out: list[float | None] = []
     for text in values:
         try:
@@ -129,7 +128,7 @@ def load_run(files: RunFiles) -> RunResult:
     history = read_history(files.history)
     if "val_accuracy" not in history:
         raise DataError(f"{files.history}: no val_accuracy column, so the run held out no validation "
-                        f"rows; {rebuild_hint('sweep_train')}")
+                        f"rows to choose by")
     hyperparams = metrics["model"].get("hyperparams", {})
     val_accuracy, val_epoch = model_validation(history, int(hyperparams.get("patience", 0)))
     seconds, memory = _benchmark(files.benchmark)
