@@ -192,8 +192,17 @@ def test_the_run_is_chosen_by_validation_accuracy_even_where_test_accuracy_says_
     page = (tmp_path / "comparison.html").read_text()
     assert '<tr class="chosen">' in page and 'href="learning_rate~0.5/report.html"' in page
     assert "test accuracy (the estimate)<b>85.00%</b>" in page
+    assert "widen the range" not in page  # 0.5 lies inside 0.1 ... 1.0
     assert page.count("data:image/png;base64,") == 2  # validation accuracy by setting, curves
     assert "src=\"http" not in page
+
+
+def test_a_choice_at_the_edge_of_the_swept_range_says_so(tmp_path: Path) -> None:
+    runs = [_run(tmp_path, f"learning_rate~{lr}", {"learning_rate": lr}, [v], test=0.9)
+            for lr, v in ((0.1, 0.7), (0.5, 0.8), (1.0, 0.9))]
+    _compare(tmp_path, runs)
+    assert "The chosen learning_rate, 1.0, is the largest in the table" in (
+        tmp_path / "comparison.html").read_text()
 
 
 def test_equal_validation_accuracies_go_to_the_earlier_row(tmp_path: Path) -> None:

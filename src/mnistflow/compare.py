@@ -316,6 +316,23 @@ def _reason(comparison: Comparison) -> str:
             f"{gap:.4f} above the next, {html.escape(second.files.folder)}{by_rows}.")
 
 
+def _edges(comparison: Comparison) -> str:
+    """A warning for each numeric setting whose chosen value is the smallest or largest swept (of
+    three or more): the best may lie beyond the range."""
+    chosen = comparison.chosen.files.settings
+    notes = []
+    for column in comparison.varied:
+        values = [r.files.settings[column] for r in comparison.runs]
+        if not all(_is_number(v) for v in values) or len(set(values)) < 3:
+            continue
+        if chosen[column] in (min(values), max(values)):
+            side = "largest" if chosen[column] == max(values) else "smallest"
+            notes.append(f"The chosen {html.escape(column)}, {html.escape(_text(chosen[column]))}, is "
+                         f"the {side} in the table: a value beyond it may do better still; widen "
+                         f"the range to see.")
+    return " ".join(notes)
+
+
 def render_html(comparison: Comparison, figures: Mapping[str, str], path: str | os.PathLike[str]) -> str:
     """The self-contained comparison page (figures: title -> base64 PNG); returns its text."""
     runs, ranking = comparison.runs, comparison.ranking
@@ -374,7 +391,7 @@ setting from the config. Baseline: the first row, {html.escape(base.files.folder
 <h2>Which run, and why</h2>
 <p>The run is chosen by <b>validation accuracy</b>: the accuracy, on {chosen.val_rows} training rows
 held out from training (<code>validation_fraction</code>), of the weights its model keeps (with early
-stopping the best epoch's, otherwise the last epoch's). {_reason(comparison)}
+stopping the best epoch's, otherwise the last epoch's). {_reason(comparison)} {_edges(comparison)}
 The test rows played no part in the choice, so the chosen run's <b>test accuracy,
 {chosen.test_accuracy:.4f}</b>, is an honest estimate of its accuracy on new digits; the highest test
 accuracy in the table is not (picking the maximum of several noisy numbers flatters it). One
