@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: setup run test test-slow test-all lint docs bench clean
+.PHONY: setup run test test-slow test-all lint docs bench bench-sweep clean
 
 setup: $(VENV)/.installed
 
@@ -51,6 +51,9 @@ bench: setup  ## benchmarks on full MNIST: make bench IDX_DIR=<directory holding
 	@test -n "$(IDX_DIR)" || { echo "usage: make bench IDX_DIR=<directory holding the four IDX files>"; exit 2; }
 	$(BIN)/python benchmarks/bench_data.py $(IDX_DIR)
 	$(BIN)/python benchmarks/bench_train.py $(IDX_DIR)
+
+bench-sweep: setup  ## a sweep's runs two at a time against one after another, on the sample
+	$(BIN)/python benchmarks/bench_sweep.py
 
 clean:  ## remove everything the workflow produced (keeps .venv)
 	rm -rf data/raw/*.parquet data/processed/*.npz data/processed/sweeps results/*.* results/figures \

@@ -15,7 +15,9 @@ import pytest
 import yaml
 
 from conftest import ROOT, Workflow, copy_workflow
-from mnistflow.compare import Comparison, RunFiles, compare, load_run, model_validation
+from mnistflow._io import write_text
+from mnistflow.compare import Comparison, RunFiles, best_yaml, load, load_run, model_validation, write_csv
+from mnistflow.compare_page import write_page
 from mnistflow.config import load_schema
 from mnistflow.errors import ConfigError, DataError
 from mnistflow.presets import TRAINING_KEYS
@@ -165,10 +167,16 @@ def _run(tmp_path: Path, folder: str, settings: dict[str, Any], val: list[float]
                     benchmark=str(d / "train.tsv"), report=str(d / "report.html"))
 
 
-def _compare(tmp_path: Path, runs: list[RunFiles]) -> Comparison:
-    out = {"csv": str(tmp_path / "comparison.csv"), "html": str(tmp_path / "comparison.html"),
-           "best": str(tmp_path / "best.yaml")}
-    return compare("lr", "config/sweeps/lr.tsv", ["learning_rate"], runs, out)
+def _compare(
+    tmp_path: Path, runs: list[RunFiles], name: str = "lr", table: str = "config/sweeps/lr.tsv",
+    columns: tuple[str, ...] = ("learning_rate",),
+) -> Comparison:
+    """What scripts/compare.py does: comparison.csv, best.yaml and comparison.html in tmp_path."""
+    comparison = load(name, table, columns, runs)
+    write_csv(tmp_path / "comparison.csv", comparison)
+    write_text(tmp_path / "best.yaml", best_yaml(comparison, str(tmp_path / "comparison.html")))
+    write_page(comparison, tmp_path / "comparison.html")
+    return comparison
 
 
 def test_the_run_is_chosen_by_validation_accuracy_even_where_test_accuracy_says_otherwise(
@@ -222,9 +230,8 @@ def test_a_runs_validation_accuracy_is_that_of_the_weights_its_model_keeps(
 
 def test_everything_from_outside_is_escaped_in_the_page(tmp_path: Path) -> None:
     run = _run(tmp_path, "optimizer~<b>x</b>", {"optimizer": "<script>"}, [0.9], test=0.9)
-    out = {"csv": str(tmp_path / "c.csv"), "html": str(tmp_path / "c.html"), "best": str(tmp_path / "b.yaml")}
-    compare("<i>name</i>", "<t>.tsv", ["optimizer"], [run], out)
-    page = (tmp_path / "c.html").read_text()
+    _compare(tmp_path, [run], name="<i>name</i>", table="<t>.tsv", columns=("optimizer",))
+    page = (tmp_path / "comparison.html").read_text()
     assert "<script>" not in page and "<b>x</b>" not in page and "<i>name" not in page
     assert "&lt;script&gt;" in page
 
