@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: setup run test test-slow test-all test-cluster lint docs bench clean
+.PHONY: setup run test test-slow test-all test-cluster lint docs bench bench-sweep clean
 
 setup: $(VENV)/.installed
 
@@ -52,10 +52,19 @@ lint: setup  ## workflow lint, ruff and mypy
 docs: setup  ## regenerate config/README.md from the config schema
 	$(BIN)/python -m mnistflow.config > config/README.md
 
+# A sweep by its name: `make sweep-learning_rate` runs config/sweeps/learning_rate.tsv and writes
+# results/sweeps/learning_rate/comparison.html (README, "Sweeps").
+sweep-%: setup
+	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS) results/sweeps/$*/comparison.html
+
 bench: setup  ## benchmarks on full MNIST: make bench IDX_DIR=<directory holding the four IDX files>
 	@test -n "$(IDX_DIR)" || { echo "usage: make bench IDX_DIR=<directory holding the four IDX files>"; exit 2; }
 	$(BIN)/python benchmarks/bench_data.py $(IDX_DIR)
 	$(BIN)/python benchmarks/bench_train.py $(IDX_DIR)
 
+bench-sweep: setup  ## a sweep's runs two at a time against one after another, on the sample
+	$(BIN)/python benchmarks/bench_sweep.py
+
 clean:  ## remove everything the workflow produced (keeps .venv)
-	rm -rf data/raw/*.parquet data/processed/*.npz results/*.* results/figures logs .snakemake
+	rm -rf data/raw/*.parquet data/processed/*.npz data/processed/sweeps results/*.* results/figures \
+	  results/sweeps logs .snakemake

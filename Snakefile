@@ -6,6 +6,7 @@
 #   evaluate     results/metrics.json              workflow/rules/evaluate.smk
 #   report       results/report.html               workflow/rules/report.smk
 #   predict      results/predictions.csv, .html    workflow/rules/predict.smk (your own images)
+#   sweep_*      results/sweeps/<name>/...         workflow/rules/sweep.smk (only when asked for)
 #
 # Run: snakemake --cores all      Settings: config/config.yaml      Rerun rules: profiles/default
 from snakemake.utils import min_version
@@ -26,6 +27,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/predict.smk"
+include: "workflow/rules/sweep.smk"
 
 
 rule all:

@@ -1,0 +1,130 @@
+# Sweeps: config/sweeps/<name>.tsv, one column per setting of prepare or train, one row per run.
+#   snakemake --cores all results/sweeps/<name>/comparison.html        (or: make sweep-<name>)
+# Every run gets the single run's files in its own folder, named by Paramspace after its row
+# (results/sweeps/<name>/<key>~<value>/...); runs with equal data settings share one split
+# (data/processed/sweeps/<split>~.../split.npz) and every run reads the one fetched parquet. The stage
+# scripts are the single run's; only paths and params differ. Helpers: workflow/rules/common.smk.
+
+
+wildcard_constraints:
+    sweep=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+    run=r"[a-z_]+~[^/]+(/[a-z_]+~[^/]+)*",
+    data=r"[a-z_]+~[^/]+(/[a-z_]+~[^/]+)*",
+
+
+rule sweep_prepare:
+    input:
+        parquet=rules.fetch_mnist.output.parquet,
+    output:
+        split="data/processed/sweeps/{data}/split.npz",
+    params:
+        split=sweep_data_setting("split"),
+        test_size=sweep_data_setting("test_size"),
+        random_state=sweep_data_setting("random_state"),
+        stratify=sweep_data_setting("stratify"),
+        dtype=sweep_data_setting("dtype"),
+        code=code("prepare"),
+    log:
+        "logs/sweeps/data/{data}/prepare.log",
+    benchmark:
+        "logs/benchmarks/sweeps/data/{data}/prepare.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/prepare.py"
+
+
+rule sweep_train:
+    input:
+        split=get_sweep_split,
+    output:
+        model="results/sweeps/{sweep}/{run}/model.npz",
+        history="results/sweeps/{sweep}/{run}/training_log.csv",
+    params:
+        hyperparams=get_sweep_hyperparams,
+        code=code("train"),
+    # one thread each, so that --cores N trains N runs at once without oversubscribing the cores;
+    # a run's weights depend on its thread count in the last bits (README, "Sweeps"); change it with
+    # --set-threads sweep_train=2
+    threads: 1
+    log:
+        "logs/sweeps/{sweep}/{run}/train.log",
+    benchmark:
+        "logs/benchmarks/sweeps/{sweep}/{run}/train.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/train.py"
+
+
+rule sweep_evaluate:
+    input:
+        model=rules.sweep_train.output.model,
+        split=get_sweep_split,
+        parquet=rules.fetch_mnist.output.parquet,
+        bench_fetch=rules.fetch_mnist.benchmark,
+        bench_prepare=get_sweep_split_benchmark,
+        bench_train=rules.sweep_train.benchmark,
+    output:
+        metrics="results/sweeps/{sweep}/{run}/metrics.json",
+        predictions="results/sweeps/{sweep}/{run}/predictions.npz",
+    params:
+        config=get_sweep_run_config,
+        code=code("evaluate"),
+    log:
+        "logs/sweeps/{sweep}/{run}/evaluate.log",
+    benchmark:
+        "logs/benchmarks/sweeps/{sweep}/{run}/evaluate.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/evaluate.py"
+
+
+rule sweep_report:
+    input:
+        metrics=rules.sweep_evaluate.output.metrics,
+        predictions=rules.sweep_evaluate.output.predictions,
+        history=rules.sweep_train.output.history,
+        split=get_sweep_split,
+    output:
+        html="results/sweeps/{sweep}/{run}/report.html",
+        loss=report("results/sweeps/{sweep}/{run}/figures/loss_curve.png",
+                    caption="../report/sweep_run.rst", category="Sweep {sweep}", subcategory="Runs",
+                    labels=get_sweep_run_labels),
+        confusion="results/sweeps/{sweep}/{run}/figures/confusion_matrix.png",
+        misclassified="results/sweeps/{sweep}/{run}/figures/misclassified.png",
+    params:
+        code=code("report"),
+    log:
+        "logs/sweeps/{sweep}/{run}/report.log",
+    benchmark:
+        "logs/benchmarks/sweeps/{sweep}/{run}/report.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/report.py"
+
+
+rule sweep_compare:
+    input:
+        metrics=for_each_run(rules.sweep_evaluate.output.metrics),
+        history=for_each_run(rules.sweep_train.output.history),
+        bench_train=for_each_run(rules.sweep_train.benchmark),
+        reports=for_each_run(rules.sweep_report.output.html),
+    output:
+        csv="results/sweeps/{sweep}/comparison.csv",
+        html=report("results/sweeps/{sweep}/comparison.html", caption="../report/sweep_comparison.rst",
+                    category="Sweep {sweep}", subcategory="Comparison", labels={"page": "comparison"}),
+        best="results/sweeps/{sweep}/best.yaml",
+    params:
+        sweep=get_sweep_description,
+        code=code("compare"),
+    log:
+        "logs/sweeps/{sweep}/compare.log",
+    benchmark:
+        "logs/benchmarks/sweeps/{sweep}/compare.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/compare.py"
