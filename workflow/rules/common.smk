@@ -253,9 +253,15 @@ def get_sweep_split(wildcards):
     return f"data/processed/sweeps/{sweep_plan(wildcards.sweep).split(wildcards.run)}/split.npz"
 
 
-def get_sweep_split_benchmark(wildcards):
-    """The Snakemake benchmark of the prepare job that made the run's split (evaluate reads it)."""
-    return f"logs/benchmarks/sweeps/data/{sweep_plan(wildcards.sweep).split(wildcards.run)}/prepare.tsv"
+def get_sweep_benchmarks(wildcards):
+    """{stage: its benchmark file} of a sweep run, for evaluate's seconds (a param, not inputs: see
+    get_benchmarks)."""
+    split = sweep_plan(wildcards.sweep).split(wildcards.run)
+    return {
+        "fetch_mnist": str(rules.fetch_mnist.benchmark),
+        "prepare": f"logs/benchmarks/sweeps/data/{split}/prepare.tsv",
+        "train": f"logs/benchmarks/sweeps/{wildcards.sweep}/{wildcards.run}/train.tsv",
+    }
 
 
 def sweep_data_setting(key):

@@ -24,6 +24,10 @@ rule sweep_prepare:
         stratify=sweep_data_setting("stratify"),
         dtype=sweep_data_setting("dtype"),
         code=code("prepare"),
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("prepare"),
+        runtime=get_runtime("prepare"),
     log:
         "logs/sweeps/data/{data}/prepare.log",
     benchmark:
@@ -47,6 +51,9 @@ rule sweep_train:
     # a run's weights depend on its thread count in the last bits (README, "Sweeps"); change it with
     # --set-threads sweep_train=2
     threads: 1
+    resources:
+        mem_mb=get_mem_mb("train"),
+        runtime=get_runtime("train"),
     log:
         "logs/sweeps/{sweep}/{run}/train.log",
     benchmark:
@@ -62,15 +69,17 @@ rule sweep_evaluate:
         model=rules.sweep_train.output.model,
         split=get_sweep_split,
         parquet=rules.fetch_mnist.output.parquet,
-        bench_fetch=rules.fetch_mnist.benchmark,
-        bench_prepare=get_sweep_split_benchmark,
-        bench_train=rules.sweep_train.benchmark,
     output:
         metrics="results/sweeps/{sweep}/{run}/metrics.json",
         predictions="results/sweeps/{sweep}/{run}/predictions.npz",
     params:
         config=get_sweep_run_config,
+        benchmarks=get_sweep_benchmarks,
         code=code("evaluate"),
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("evaluate"),
+        runtime=get_runtime("evaluate"),
     log:
         "logs/sweeps/{sweep}/{run}/evaluate.log",
     benchmark:
@@ -96,6 +105,12 @@ rule sweep_report:
         misclassified="results/sweeps/{sweep}/{run}/figures/misclassified.png",
     params:
         code=code("report"),
+    # a few seconds of plotting: on the machine that runs Snakemake, not worth a cluster job
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("report"),
+        runtime=get_runtime("report"),
     log:
         "logs/sweeps/{sweep}/{run}/report.log",
     benchmark:
@@ -120,6 +135,12 @@ rule sweep_compare:
     params:
         sweep=get_sweep_description,
         code=code("compare"),
+    # reads the runs' small files and draws a page: on the machine that runs Snakemake
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("report"),
+        runtime=get_runtime("report"),
     log:
         "logs/sweeps/{sweep}/compare.log",
     benchmark:
