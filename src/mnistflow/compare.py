@@ -30,7 +30,7 @@ import numpy as np
 from mnistflow._io import write_text
 from mnistflow.errors import DataError
 from mnistflow.evaluate import read_metrics
-from mnistflow.report import read_history
+from mnistflow.history import read_history
 
 __all__ = ["Comparison", "RunFiles", "RunResult", "best_yaml", "csv_rows", "load", "load_run",
            "model_validation", "text", "write_csv"]
@@ -105,7 +105,7 @@ def _benchmark(path: str) -> tuple[float | None, float | None]:
             row = next(csv.DictReader(fh, delimiter="\t"))
         values = [row["s"], row["max_rss"]]
     except (OSError, StopIteration, KeyError, csv.Error):
-        raise DataError(f"{path}: not a Snakemake benchmark file with columns s and max_rss") from None
+        raise DataError(path, "not a Snakemake benchmark file with columns s and max_rss") from None
     out: list[float | None] = []
     for text in values:
         try:
@@ -121,8 +121,8 @@ def load_run(files: RunFiles) -> RunResult:
     metrics = read_metrics(files.metrics)
     history = read_history(files.history)
     if "val_accuracy" not in history:
-        raise DataError(f"{files.history}: no val_accuracy column, so the run held out no validation "
-                        f"rows to choose by")
+        raise DataError(files.history, "no val_accuracy column, so the run held out no validation "
+                                       "rows to choose by")
     hyperparams = metrics["model"].get("hyperparams", {})
     val_accuracy, val_epoch = model_validation(history, int(hyperparams.get("patience", 0)))
     seconds, memory = _benchmark(files.benchmark)

@@ -106,12 +106,6 @@ def get_fetch_params():
     return params
 
 
-def get_recorded_config():
-    """The config as evaluate records it in metrics.json, idx_path in its one spelling (so that
-    an equivalent spelling reruns nothing, evaluate included)."""
-    return {**config, "idx_path": normalise_idx_path(config["idx_path"])}
-
-
 def get_benchmarks():
     """{stage: its benchmark file}: evaluate copies each stage's seconds into metrics.json.
 
@@ -144,9 +138,11 @@ def get_fetch_input():
 
 
 def get_recorded_config():
-    """The settings evaluate records in metrics.json: all but `images`, which only predict reads,
-    so that naming a folder of images does not rerun evaluate and report."""
-    return {key: value for key, value in config.items() if key != "images"}
+    """The settings evaluate records in metrics.json: all but `images`, which only predict reads (so
+    that naming a folder of images does not rerun evaluate and report), and idx_path in its one
+    spelling (so that an equivalent spelling reruns nothing, evaluate included)."""
+    recorded = {key: value for key, value in config.items() if key != "images"}
+    return {**recorded, "idx_path": normalise_idx_path(config["idx_path"])}
 
 
 def get_hyperparams():
