@@ -307,7 +307,47 @@ def test_a_job_over_its_resources_is_killed_by_slurm_and_named(
     assert slurm_says in log.read_text()
 
 
-# (b) A sweep on the cluster: sweeps (issue 10) don't exist yet. When they do, a test here runs a
-# 3-run sweep through the same profile and checks, as above, that every non-local job ran as a SLURM
-# job (the sweep comparison is a local rule), that each run's outputs are byte-identical to the same
-# run made locally with the same thread count, and that a second run is a no-op.
+# --- (b) a sweep on the cluster ------------------------------------------------------------------
+
+SWEEP = "learning_rate\n0.5\n0.3\n0.1\n"  # three runs of the FAST exercise recipe
+SWEEP_TARGET = "results/sweeps/tiny/comparison.html"
+
+
+def _sweep_copy(dest: Path) -> Workflow:
+    wf = copy_workflow(dest)
+    wf.set_config(**FAST)
+    (wf / "config" / "sweeps" / "tiny.tsv").write_text(SWEEP)
+    return wf
+
+
+def _sweep_files(wf: Workflow) -> dict[str, bytes]:
+    """What a sweep makes that is the same bytes in identical runs (each run's model, predictions
+    and split; the comparison's table apart from its timings is checked through best.yaml)."""
+    root = wf.path / "results" / "sweeps" / "tiny"
+    files = {str(p.relative_to(wf.path)): p.read_bytes() for p in sorted(root.rglob("*.npz"))}
+    files |= {str(p.relative_to(wf.path)): p.read_bytes()
+              for p in sorted((wf.path / "data" / "processed" / "sweeps").rglob("split.npz"))}
+    files["best.yaml"] = (root / "best.yaml").read_bytes()
+    return files
+
+
+def test_a_sweep_runs_its_runs_as_slurm_jobs_with_the_bytes_of_a_local_sweep(
+    slurm: Cluster, profile: Path, tmp_path: Path,
+) -> None:
+    wf = _sweep_copy(tmp_path / "cluster")
+    result = on_cluster(wf, slurm, profile, SWEEP_TARGET)
+    jobs = slurm.jobs(run_id(result.stdout))
+    rules = sorted(job.rule for job in jobs)
+    assert rules == ["sweep_evaluate"] * 3 + ["sweep_prepare"] + ["sweep_train"] * 3, rules
+    assert {job.state for job in jobs} == {"COMPLETED"}
+    assert all(job.cpus == 1 for job in jobs if job.rule == "sweep_train")  # runs side by side
+    # the light rules run where Snakemake runs
+    assert "localrule sweep_compare:" in result.stdout and "localrule sweep_report:" in result.stdout
+    # the same sweep made locally (each run with the same one thread) gives the same bytes
+    local = _sweep_copy(tmp_path / "local")
+    local.snakemake("--cores", "2", SWEEP_TARGET)
+    assert _sweep_files(wf) == _sweep_files(local)
+    # and a second run on the cluster submits nothing
+    again = on_cluster(wf, slurm, profile, SWEEP_TARGET)
+    assert "Nothing to be done" in again.stdout, again.stdout[-3000:]
+    assert slurm.jobs(run_id(again.stdout)) == []
