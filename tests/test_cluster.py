@@ -83,8 +83,9 @@ class Cluster:
         for line in out.splitlines():
             job_id, name, comment, state, cpus, memory, limit = line.split("|")
             if run_id is None or name == run_id:
-                jobs.append(SlurmJob(job_id, comment.removeprefix("rule_"), state, int(cpus),
-                                     memory, limit))
+                # the comment is rule_<name>, then _wildcards_<values> for a rule with wildcards
+                rule = comment.removeprefix("rule_").split("_wildcards_")[0]
+                jobs.append(SlurmJob(job_id, rule, state, int(cpus), memory, limit))
         return jobs
 
 
