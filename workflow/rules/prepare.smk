@@ -3,6 +3,16 @@ rule prepare:
         parquet=rules.fetch_mnist.output.parquet,
     output:
         split="data/processed/split.npz",
+    log:
+        "logs/prepare.log",
+    benchmark:
+        "logs/benchmarks/prepare.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("prepare"),
+        runtime=get_runtime("prepare"),
     params:
         split=config["split"],
         test_size=config["test_size"],
@@ -10,15 +20,5 @@ rule prepare:
         stratify=config["stratify"],
         dtype=config["dtype"],
         code=code("prepare"),
-    threads: 1
-    resources:
-        mem_mb=get_mem_mb("prepare"),
-        runtime=get_runtime("prepare"),
-    log:
-        "logs/prepare.log",
-    benchmark:
-        "logs/benchmarks/prepare.tsv"
-    conda:
-        "../../environment.yml"
     script:
         "../../scripts/prepare.py"

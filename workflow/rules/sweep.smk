@@ -17,6 +17,16 @@ rule sweep_prepare:
         parquet=rules.fetch_mnist.output.parquet,
     output:
         split="data/processed/sweeps/{data}/split.npz",
+    log:
+        "logs/sweeps/data/{data}/prepare.log",
+    benchmark:
+        "logs/benchmarks/sweeps/data/{data}/prepare.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("prepare"),
+        runtime=get_runtime("prepare"),
     params:
         split=sweep_data_setting("split"),
         test_size=sweep_data_setting("test_size"),
@@ -24,16 +34,6 @@ rule sweep_prepare:
         stratify=sweep_data_setting("stratify"),
         dtype=sweep_data_setting("dtype"),
         code=code("prepare"),
-    threads: 1
-    resources:
-        mem_mb=get_mem_mb("prepare"),
-        runtime=get_runtime("prepare"),
-    log:
-        "logs/sweeps/data/{data}/prepare.log",
-    benchmark:
-        "logs/benchmarks/sweeps/data/{data}/prepare.tsv"
-    conda:
-        "../../environment.yml"
     script:
         "../../scripts/prepare.py"
 
@@ -44,9 +44,12 @@ rule sweep_train:
     output:
         model="results/sweeps/{sweep}/{run}/model.npz",
         history="results/sweeps/{sweep}/{run}/training_log.csv",
-    params:
-        hyperparams=get_sweep_hyperparams,
-        code=code("train"),
+    log:
+        "logs/sweeps/{sweep}/{run}/train.log",
+    benchmark:
+        "logs/benchmarks/sweeps/{sweep}/{run}/train.tsv"
+    conda:
+        "../../environment.yml"
     # one thread each, so that --cores N trains N runs at once without oversubscribing the cores;
     # a run's weights depend on its thread count in the last bits (README, "Sweeps"); change it with
     # --set-threads sweep_train=2
@@ -54,12 +57,9 @@ rule sweep_train:
     resources:
         mem_mb=get_mem_mb("train"),
         runtime=get_runtime("train"),
-    log:
-        "logs/sweeps/{sweep}/{run}/train.log",
-    benchmark:
-        "logs/benchmarks/sweeps/{sweep}/{run}/train.tsv"
-    conda:
-        "../../environment.yml"
+    params:
+        hyperparams=get_sweep_hyperparams,
+        code=code("train"),
     script:
         "../../scripts/train.py"
 
@@ -72,20 +72,20 @@ rule sweep_evaluate:
     output:
         metrics="results/sweeps/{sweep}/{run}/metrics.json",
         predictions="results/sweeps/{sweep}/{run}/predictions.npz",
-    params:
-        config=get_sweep_run_config,
-        benchmarks=get_sweep_benchmarks,
-        code=code("evaluate"),
-    threads: 1
-    resources:
-        mem_mb=get_mem_mb("evaluate"),
-        runtime=get_runtime("evaluate"),
     log:
         "logs/sweeps/{sweep}/{run}/evaluate.log",
     benchmark:
         "logs/benchmarks/sweeps/{sweep}/{run}/evaluate.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("evaluate"),
+        runtime=get_runtime("evaluate"),
+    params:
+        config=get_sweep_run_config,
+        benchmarks=get_sweep_benchmarks,
+        code=code("evaluate"),
     script:
         "../../scripts/evaluate.py"
 
@@ -98,25 +98,29 @@ rule sweep_report:
         split=get_sweep_split,
     output:
         html="results/sweeps/{sweep}/{run}/report.html",
-        loss=report("results/sweeps/{sweep}/{run}/figures/loss_curve.png",
-                    caption="../report/sweep_run.rst", category="Sweep {sweep}", subcategory="Runs",
-                    labels=get_sweep_run_labels),
+        loss=report(
+            "results/sweeps/{sweep}/{run}/figures/loss_curve.png",
+            caption="../report/sweep_run.rst",
+            category="Sweep {sweep}",
+            subcategory="Runs",
+            labels=get_sweep_run_labels,
+        ),
         confusion="results/sweeps/{sweep}/{run}/figures/confusion_matrix.png",
         misclassified="results/sweeps/{sweep}/{run}/figures/misclassified.png",
-    params:
-        code=code("report"),
-    # a few seconds of plotting: on the machine that runs Snakemake, not worth a cluster job
-    localrule: True
-    threads: 1
-    resources:
-        mem_mb=get_mem_mb("report"),
-        runtime=get_runtime("report"),
     log:
         "logs/sweeps/{sweep}/{run}/report.log",
     benchmark:
         "logs/benchmarks/sweeps/{sweep}/{run}/report.tsv"
+    # a few seconds of plotting: on the machine that runs Snakemake, not worth a cluster job
+    localrule: True
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("report"),
+        runtime=get_runtime("report"),
+    params:
+        code=code("report"),
     script:
         "../../scripts/report.py"
 
@@ -129,23 +133,28 @@ rule sweep_compare:
         reports=for_each_run(rules.sweep_report.output.html),
     output:
         csv="results/sweeps/{sweep}/comparison.csv",
-        html=report("results/sweeps/{sweep}/comparison.html", caption="../report/sweep_comparison.rst",
-                    category="Sweep {sweep}", subcategory="Comparison", labels={"page": "comparison"}),
+        html=report(
+            "results/sweeps/{sweep}/comparison.html",
+            caption="../report/sweep_comparison.rst",
+            category="Sweep {sweep}",
+            subcategory="Comparison",
+            labels={"page": "comparison"},
+        ),
         best="results/sweeps/{sweep}/best.yaml",
-    params:
-        sweep=get_sweep_description,
-        code=code("compare"),
-    # reads the runs' small files and draws a page: on the machine that runs Snakemake
-    localrule: True
-    threads: 1
-    resources:
-        mem_mb=get_mem_mb("report"),
-        runtime=get_runtime("report"),
     log:
         "logs/sweeps/{sweep}/compare.log",
     benchmark:
         "logs/benchmarks/sweeps/{sweep}/compare.tsv"
+    # reads the runs' small files and draws a page: on the machine that runs Snakemake
+    localrule: True
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb("report"),
+        runtime=get_runtime("report"),
+    params:
+        sweep=get_sweep_description,
+        code=code("compare"),
     script:
         "../../scripts/compare.py"

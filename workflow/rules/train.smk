@@ -4,11 +4,14 @@ rule train:
     output:
         model="results/model.npz",
         history="results/training_log.csv",
-    params:
-        hyperparams=get_hyperparams(),
-        code=code("train"),
+    log:
+        "logs/train.log",
+    benchmark:
+        "logs/benchmarks/train.tsv"
+    conda:
+        "../../environment.yml"
     # Snakemake caps this at --cores and sets OMP/OPENBLAS_NUM_THREADS to it; training then runs that
-    # many worker threads, each with single-threaded BLAS (mnistflow.train), so parallel jobs
+    # many worker threads, each with single-threaded BLAS (mnistflow._engine), so parallel jobs
     # never oversubscribe the cores. On a cluster it is the job's CPU count, which nothing caps (a
     # job asking for more CPUs than a node has stays PENDING for ever), and the thread count changes
     # the last bits of the weights. So 2, the same on every machine: any node and any laptop has
@@ -19,11 +22,8 @@ rule train:
     resources:
         mem_mb=get_mem_mb("train"),
         runtime=get_runtime("train"),
-    log:
-        "logs/train.log",
-    benchmark:
-        "logs/benchmarks/train.tsv"
-    conda:
-        "../../environment.yml"
+    params:
+        hyperparams=get_hyperparams(),
+        code=code("train"),
     script:
         "../../scripts/train.py"
