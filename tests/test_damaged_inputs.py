@@ -1,5 +1,6 @@
-"""Every file a stage reads is checked (structure and types), every value shown in the report is
-escaped, a full disk is one line naming the file, and only the arrays a stage needs are read."""
+"""Every file a stage reads is checked (structure and types; the end-to-end cases are in
+test_errors.py), every value shown in the report is escaped, a full disk is one line naming the
+file, and only the arrays a stage needs are read."""
 
 from __future__ import annotations
 
@@ -21,62 +22,6 @@ from mnistflow.evaluate import check_metrics, read_metrics
 from mnistflow.history import read_history
 from mnistflow.model import load_model
 from mnistflow.report import render_html
-
-
-def _empty_metrics(path: Path) -> None:
-    path.write_text("{}")
-
-
-def _header_only_log(path: Path) -> None:
-    path.write_text(path.read_text().splitlines()[0] + "\n")
-
-
-def _edit_model(change: Callable[[dict[str, np.ndarray]], None]) -> Callable[[Path], None]:
-    def damage(path: Path) -> None:
-        with np.load(path) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        change(arrays)
-        np.savez(path, **arrays)
-
-    return damage
-
-
-def _weights_as_text(a: dict[str, np.ndarray]) -> None:
-    a["W2"] = a["W2"].astype(str)
-
-
-def _meta_a_number(a: dict[str, np.ndarray]) -> None:
-    a["meta"] = np.array(7)
-
-
-@pytest.mark.parametrize(
-    ("target", "damage", "stage", "rebuild", "message", "lost"),
-    [
-        ("results/metrics.json", _empty_metrics, "report", "evaluate",
-         "the top level: 'test' is a required property", "results/report.html"),
-        ("results/training_log.csv", _header_only_log, "report", "train",
-         "the training log has no rows", "results/report.html"),
-        ("results/model.npz", _edit_model(_weights_as_text), "evaluate", "train",
-         "weights must be float32 or float64, but W2 is <U", "results/metrics.json"),
-        ("results/model.npz", _edit_model(_meta_a_number), "evaluate", "train",
-         "its metadata is not one JSON text", "results/metrics.json"),
-    ],
-    ids=["metrics-empty", "log-header-only", "model-text-weights", "model-meta-number"],
-)
-def test_a_damaged_file_is_one_line_naming_it(
-    finished_copy: Workflow, target: str, damage: Callable[[Path], None], stage: str,
-    rebuild: str, message: str, lost: str,
-) -> None:
-    damage(finished_copy / target)
-    result = finished_copy.snakemake("results/report.html", check=False)
-    assert result.returncode != 0
-    error = next(line for line in result.stdout.splitlines() if f"ERROR in {stage}: " in line)
-    assert f"ERROR in {stage}: {target}: " in error
-    assert message in error
-    assert error.endswith(f"rebuild it with `snakemake --cores 1 -R {rebuild}`")
-    assert "Traceback" not in result.stdout
-    out = finished_copy / lost
-    assert not list(out.parent.glob(f".{out.name}.*"))
 
 
 @pytest.mark.parametrize(

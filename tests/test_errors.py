@@ -143,6 +143,34 @@ def _narrow_model(path: Path) -> None:
     np.savez(path, **arrays)
 
 
+def _edit_model(change: Callable[[dict[str, np.ndarray]], None]) -> Callable[[Path], None]:
+    """Damage model.npz by hand: load it, change arrays, save with NumPy."""
+
+    def damage(path: Path) -> None:
+        with np.load(path) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        change(arrays)
+        np.savez(path, **arrays)
+
+    return damage
+
+
+def _weights_as_text(a: dict[str, np.ndarray]) -> None:
+    a["W2"] = a["W2"].astype(str)
+
+
+def _meta_a_number(a: dict[str, np.ndarray]) -> None:
+    a["meta"] = np.array(7)
+
+
+def _empty_json(path: Path) -> None:
+    path.write_text("{}")
+
+
+def _header_only(path: Path) -> None:
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+
+
 @pytest.mark.parametrize(
     ("target", "damage", "stage", "rebuild", "message", "lost"),
     [
@@ -155,15 +183,24 @@ def _narrow_model(path: Path) -> None:
         ("results/model.npz", _truncate, "evaluate", "train",
          "not a readable .npz file", "results/metrics.json"),
         ("results/model.npz", _narrow_model, "evaluate", "train", "784", "results/metrics.json"),
+        ("results/model.npz", _edit_model(_weights_as_text), "evaluate", "train",
+         "weights must be float32 or float64, but W2 is <U", "results/metrics.json"),
+        ("results/model.npz", _edit_model(_meta_a_number), "evaluate", "train",
+         "its metadata is not one JSON text", "results/metrics.json"),
+        ("results/metrics.json", _empty_json, "report", "evaluate",
+         "the top level: 'test' is a required property", "results/report.html"),
+        ("results/training_log.csv", _header_only, "report", "train",
+         "the training log has no rows", "results/report.html"),
     ],
-    ids=["parquet-truncated", "split-truncated", "split-nan", "model-truncated", "model-shape"],
+    ids=["parquet-truncated", "split-truncated", "split-nan", "model-truncated", "model-shape",
+         "model-text-weights", "model-meta-number", "metrics-empty", "log-header-only"],
 )
 def test_damaged_file_is_named_with_the_command_to_rebuild_it(
     finished_copy: Workflow, target: str, damage: Callable[[Path], None], stage: str,
     rebuild: str, message: str, lost: str,
 ) -> None:
     damage(finished_copy / target)
-    result = finished_copy.snakemake("results/metrics.json", check=False)
+    result = finished_copy.snakemake("results/report.html", check=False)
     assert result.returncode != 0
     error = next(line for line in result.stdout.splitlines() if f"ERROR in {stage}: " in line)
     assert f"ERROR in {stage}: {target}: " in error
