@@ -312,7 +312,7 @@ def test_download_gives_up_after_the_retries(tmp_path: Path, flaky_server: type[
     assert not [p for p in tmp_path.rglob("*") if p.is_file()], "partial download kept"
 
 
-# --- issue 8: one download folder per URL prefix ----------------------------------------------------
+# --- one download folder per URL prefix ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
