@@ -34,7 +34,7 @@ from fake_sources import (
     serve,
     write_idx_dir,
 )
-from mnistflow import idx, sources
+from mnistflow import download, idx, sources
 from mnistflow.data import Digits, read_parquet, write_parquet
 from mnistflow.errors import ConfigError, DataError
 
@@ -474,8 +474,9 @@ def test_download_beyond_the_size_limit_is_cut_off_and_not_kept(
     stream_server.body, stream_server.endless, stream_server.length = bytes(1 << 16), True, length
     url = f"{stream_server.url}/train-images-idx3-ubyte.gz"  # type: ignore[attr-defined]
     with pytest.raises(DataError, match=rf"^{re.escape(url)}: {message}, more than an IDX file"):
-        idx.download(url, tmp_path / "dl" / "x.gz", Path.stat, idx.DownloadPolicy(retry_delay=0),
-                     max_bytes=50_000)
+        download.download(url, tmp_path / "dl" / "x.gz", Path.stat,
+                          download.DownloadPolicy(retry_delay=0), max_bytes=50_000,
+                          what="an IDX file")
     assert stream_server.seen == 1  # wrong content: not retried
     assert not [p for p in tmp_path.rglob("*") if p.is_file()], "partial download kept"
 

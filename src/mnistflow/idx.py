@@ -13,11 +13,12 @@ A file is read header first, then no further than the values its header announce
 to tell whether more follows), and a header announcing more than :data:`MAX_IDX_BYTES` is refused:
 neither a gzip bomb nor a corrupt header can make the reader hold more than the header says.
 
-A location is a local directory or an http(s) URL prefix. Downloads are retried, report progress,
-are bounded in time (``idx_download_timeout`` per attempt) and size, and go to a temporary file that
-is renamed into the download cache (:func:`download_cache`, one folder per URL prefix) only once it
-is complete and verified (it decompresses, its IDX header agrees with its length, and its md5 is the
-expected one), so a later run reads the cached copy and never downloads again.
+A location is a local directory or an http(s) URL prefix. Downloads (:mod:`mnistflow.download`) are
+retried, report progress, are bounded in time (``idx_download_timeout`` per attempt) and size, and go
+to a temporary file that is renamed into the download cache (:func:`download_cache`, one folder per
+URL prefix) only once it is complete and verified (it decompresses, its IDX header agrees with its
+length, and its md5 is the expected one), so a later run reads the cached copy and never downloads
+again.
 
 Checksums are md5 of the *uncompressed* content: the same IDX bytes can be gzip'd in different ways.
 """
@@ -26,29 +27,23 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.client
 import logging
 import math
 import os
 import re
 import struct
-import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import Message
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO, Protocol, TypeVar
-from urllib.error import HTTPError, URLError
+from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
-from urllib.request import Request, urlopen
 
 import numpy as np
 
-from mnistflow import __version__
-from mnistflow._io import atomic_path, sha256_file
+from mnistflow._io import sha256_file
 from mnistflow.data import labels_outside
+from mnistflow.download import DEADLINE, DownloadPolicy, download, format_size
 from mnistflow.errors import ConfigError, DataError
 
 __all__ = [
@@ -56,10 +51,8 @@ __all__ = [
     "FILES",
     "MAX_IDX_BYTES",
     "MNIST_MD5",
-    "DownloadPolicy",
     "IdxFile",
     "checksums",
-    "download",
     "download_cache",
     "is_url",
     "parse_idx",
@@ -67,7 +60,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # The four files in row order: the training part, then the test part.
 FILES = (
@@ -91,10 +83,8 @@ _HEADER_BYTES = {"images": 16, "labels": 8}  # magic and sizes, 4 + 4 * ndim
 MAX_IDX_BYTES = 1 << 30
 # The most a file may take as stored: gzip adds a few bytes per 64 kB to data it cannot compress.
 MAX_STORED_BYTES = MAX_IDX_BYTES + (1 << 20)
-# Seconds one download attempt may take (the default of the idx_download_timeout setting), and the
-# most seconds between two progress lines of a download.
-DOWNLOAD_TIMEOUT = 300.0
-_PROGRESS_SECONDS = 10.0
+# Seconds one download attempt may take: the default of the idx_download_timeout setting.
+DOWNLOAD_TIMEOUT = DEADLINE
 _GZIP_MAGIC = b"\x1f\x8b"
 _MD5 = re.compile(r"[0-9a-f]{32}")
 _READABLE = 80  # characters of a URL path kept in the name of its download folder
@@ -109,16 +99,6 @@ class IdxFile:
     location: str  # the path or URL it was read from
     md5: str  # md5 of the uncompressed content
     sha256: str  # sha256 of the bytes as stored (gzip'd or not)
-
-
-@dataclass(frozen=True)
-class DownloadPolicy:
-    """How long and how often a download is tried."""
-
-    retries: int = 3  # attempts in all
-    retry_delay: float = 1.0  # seconds before the second attempt, then twice as long each time
-    timeout: float = 60.0  # seconds to wait for the server to connect or send the next bytes
-    deadline: float = DOWNLOAD_TIMEOUT  # seconds one attempt may take in all (idx_download_timeout)
 
 
 def is_url(location: str) -> bool:
@@ -187,7 +167,7 @@ def _header(data: bytes, name: str, where: str) -> _Header:
         raise DataError(
             where,
             f"the header announces {header.shape[0]} {kind} ({header.n_values} bytes of "
-            f"values), more than the {_size(MAX_IDX_BYTES)} this reader accepts; the file is corrupt"
+            f"values), more than the {format_size(MAX_IDX_BYTES)} this reader accepts; the file is corrupt"
         )
     return header
 
@@ -269,9 +249,9 @@ def _read_stored(path: Path, name: str, where: str) -> _Content:
         if not gzipped:
             return _read_content(stored, name, where, size)
         if size > MAX_STORED_BYTES:
-            raise DataError(where, f"{_size(size)} of gzip data, more than an IDX file within this "
-                                   f"reader's limit ({_size(MAX_IDX_BYTES)} of values) takes; the file is "
-                                   f"corrupt or not an IDX file")
+            raise DataError(where, f"{format_size(size)} of gzip data, more than an IDX file within "
+                                   f"this reader's limit ({format_size(MAX_IDX_BYTES)} of values) "
+                                   f"takes; the file is corrupt or not an IDX file")
         return _read_gzip(stored, name, where)
 
 
@@ -310,7 +290,7 @@ def read_idx(
     """
     location = os.fspath(location)
     if is_url(location):
-        policy = DownloadPolicy(retries, retry_delay, timeout, download_timeout)
+        policy = DownloadPolicy(retries, retry_delay, timeout, download_timeout, "idx_download_timeout")
         return _read_url(location, name, expected_md5, Path(downloads), policy)
     folder = Path(location)
     if not folder.is_dir():
@@ -372,132 +352,7 @@ def _read_url(prefix: str, name: str, expected_md5: str | None, downloads: Path,
         url = base + filename
         check = partial(_read_file, name=name, where=url, expected_md5=expected_md5)
         downloaded = download(url, cache / filename, check, policy, max_bytes=MAX_STORED_BYTES,
-                              missing_ok=True)
+                              what="an IDX file", missing_ok=True)
         if downloaded is not None:
             return downloaded
     raise DataError(base, f"neither {name}.gz nor {name} found there (HTTP 404)")
-
-
-class _UnfinishedError(Exception):
-    """An attempt that did not finish: the connection ended early, or the deadline passed."""
-
-
-def download(
-    url: str,
-    dest: Path,
-    check: Callable[[Path], T],
-    policy: DownloadPolicy,
-    *,
-    max_bytes: int,
-    missing_ok: bool = False,
-) -> T | None:
-    """Download ``url`` to ``dest``: retried, bounded, with progress, renamed into place once checked.
-
-    The bytes are streamed into a temporary file beside ``dest``; ``check`` (given that file, raising
-    :class:`DataError` when its content is wrong) runs before the rename, so ``dest`` only ever holds
-    a complete, verified file. Returns what ``check`` returned, or None for HTTP 404 when
-    ``missing_ok``. Network errors, server errors (5xx, 429), short reads and attempts that take
-    longer than ``policy.deadline`` are tried ``policy.retries`` times in all, waiting
-    ``policy.retry_delay`` seconds, then twice as long each time. More than ``max_bytes`` (announced
-    or sent) is wrong content, not retried. Every failure ends in a :class:`DataError` naming the URL.
-    """
-    problem = ""
-    for attempt in range(1, policy.retries + 1):
-        try:
-            with atomic_path(dest) as tmp:
-                _fetch(url, tmp, policy, max_bytes)
-                # a DataError here means wrong content: it propagates (no retry) and tmp is removed
-                return check(tmp)
-        except HTTPError as exc:
-            exc.close()
-            if exc.code == 404 and missing_ok:
-                return None
-            if exc.code < 500 and exc.code != 429:
-                raise DataError(url, f"download failed with HTTP {exc.code} {exc.reason}") from None
-            problem = f"HTTP {exc.code} {exc.reason}"
-        except _UnfinishedError as exc:
-            problem = str(exc)
-        except (URLError, OSError, http.client.HTTPException) as exc:
-            reason = exc.reason if isinstance(exc, URLError) else exc
-            problem = f"{type(exc).__name__}: {reason}"
-        if attempt < policy.retries:
-            wait = policy.retry_delay * 2 ** (attempt - 1)
-            log.warning("%s: attempt %d of %d failed (%s); retrying in %.1fs",
-                        url, attempt, policy.retries, problem, wait)
-            time.sleep(wait)
-    raise DataError(url, f"could not download it after {policy.retries} attempts ({problem})")
-
-
-def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int) -> None:
-    """GET ``url`` into the file ``dest``, within ``policy.deadline`` and ``max_bytes``, with progress."""
-    request = Request(url, headers={"User-Agent": f"mnistflow/{__version__}"})
-    start = time.monotonic()
-    # the socket timeout bounds each wait for the server; the deadline below, the whole attempt
-    with urlopen(request, timeout=min(policy.timeout, policy.deadline)) as response, \
-            open(dest, "wb") as out:
-        progress = _Progress(url.rsplit("/", 1)[-1], _announced_length(response.headers), start,
-                             every=min(_PROGRESS_SECONDS, policy.deadline / 10))
-        if progress.total > max_bytes:
-            raise DataError(url, f"the server announces {_size(progress.total)}, more than an IDX "
-                                 f"file can take ({_size(max_bytes)}); this is not an IDX file")
-        # read1 returns what has arrived (up to 64 kB) at once, so the deadline is checked even
-        # while the bytes trickle in; read(n) would wait for all n
-        while chunk := response.read1(1 << 16):
-            out.write(chunk)
-            progress.add(len(chunk))
-            if progress.received > max_bytes:
-                raise DataError(url, f"the server sent more than {_size(max_bytes)}, more than an "
-                                     f"IDX file can take; this is not an IDX file")
-            if progress.elapsed() > policy.deadline:
-                raise _UnfinishedError(f"not complete after {policy.deadline:g} s "
-                                       f"(idx_download_timeout): {progress.so_far()}")
-    if progress.total and progress.received != progress.total:
-        raise _UnfinishedError(f"received {progress.received} of {progress.total} bytes")
-    progress.done()
-
-
-def _announced_length(headers: Message) -> int:
-    """The Content-Length of a response; 0 if it has none (or not a number)."""
-    try:
-        return max(0, int(headers.get("Content-Length") or 0))
-    except ValueError:
-        return 0
-
-
-class _Progress:
-    """Log lines for one download: a bar at every 10 % of the announced length (if any), and the
-    bytes received every ``every`` seconds in between, so a slow download shows that it moves."""
-
-    def __init__(self, name: str, total: int, start: float, every: float) -> None:
-        self.name, self.total, self.every = name, total, every  # total: 0 if not announced
-        self.received, self.tenths = 0, -1
-        self.start = self.logged = start  # time.monotonic() when the request was sent
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.start
-
-    def so_far(self) -> str:
-        if self.total:
-            return f"{_size(self.received)} of {_size(self.total)} received"
-        return f"{_size(self.received)} received (length not announced)"
-
-    def add(self, n_bytes: int) -> None:
-        self.received += n_bytes
-        now = time.monotonic()
-        tenths = min(10, self.received * 10 // self.total) if self.total else -1
-        if tenths > self.tenths:
-            self.tenths, self.logged = tenths, now
-            log.info("%s [%-10s] %3d%% of %s", self.name, "#" * tenths, tenths * 10, _size(self.total))
-        elif now - self.logged >= self.every:
-            self.logged = now
-            log.info("%s: %s after %.1f s", self.name, self.so_far(), now - self.start)
-
-    def done(self) -> None:
-        if not self.total:
-            log.info("%s: %s downloaded", self.name, _size(self.received))
-
-
-def _size(n_bytes: int) -> str:
-    if n_bytes < 1000:
-        return f"{n_bytes} bytes"
-    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 100_000 else f"{n_bytes / 1e3:.1f} kB"
