@@ -111,8 +111,8 @@ def _truncate(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
-def _edit_split(change: Callable[[dict[str, np.ndarray]], None]) -> Callable[[Path], None]:
-    """Damage split.npz by hand as a user might: load it, change arrays, save with NumPy."""
+def _edit_npz(change: Callable[[dict[str, np.ndarray]], None]) -> Callable[[Path], None]:
+    """Damage an .npz (split, model) by hand as a user might: load it, change arrays, save with NumPy."""
 
     def damage(path: Path) -> None:
         with np.load(path) as npz:
@@ -135,24 +135,9 @@ def _label_12(a: dict[str, np.ndarray]) -> None:
     a["y_test"][0] = 12
 
 
-def _narrow_model(path: Path) -> None:
+def _narrow_model(a: dict[str, np.ndarray]) -> None:
     """A model for 100-pixel images: consistent in itself, but not for this data."""
-    with np.load(path) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    arrays["W1"] = arrays["W1"][:100]
-    np.savez(path, **arrays)
-
-
-def _edit_model(change: Callable[[dict[str, np.ndarray]], None]) -> Callable[[Path], None]:
-    """Damage model.npz by hand: load it, change arrays, save with NumPy."""
-
-    def damage(path: Path) -> None:
-        with np.load(path) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        change(arrays)
-        np.savez(path, **arrays)
-
-    return damage
+    a["W1"] = a["W1"][:100]
 
 
 def _weights_as_text(a: dict[str, np.ndarray]) -> None:
@@ -178,14 +163,14 @@ def _header_only(path: Path) -> None:
          "not a readable parquet file", "data/processed/split.npz"),
         ("data/processed/split.npz", _truncate, "train", "prepare",
          "not a readable .npz file", "results/model.npz"),
-        ("data/processed/split.npz", _edit_split(_nan_pixel), "train", "prepare",
+        ("data/processed/split.npz", _edit_npz(_nan_pixel), "train", "prepare",
          "X_train has 1 NaN or infinite pixel values", "results/model.npz"),
         ("results/model.npz", _truncate, "evaluate", "train",
          "not a readable .npz file", "results/metrics.json"),
-        ("results/model.npz", _narrow_model, "evaluate", "train", "784", "results/metrics.json"),
-        ("results/model.npz", _edit_model(_weights_as_text), "evaluate", "train",
+        ("results/model.npz", _edit_npz(_narrow_model), "evaluate", "train", "784", "results/metrics.json"),
+        ("results/model.npz", _edit_npz(_weights_as_text), "evaluate", "train",
          "weights must be float32 or float64, but W2 is <U", "results/metrics.json"),
-        ("results/model.npz", _edit_model(_meta_a_number), "evaluate", "train",
+        ("results/model.npz", _edit_npz(_meta_a_number), "evaluate", "train",
          "its metadata is not one JSON text", "results/metrics.json"),
         ("results/metrics.json", _empty_json, "report", "evaluate",
          "the top level: 'test' is a required property", "results/report.html"),
@@ -217,8 +202,8 @@ def test_damaged_file_is_named_with_the_command_to_rebuild_it(
     ("damage", "message"),
     [
         (_garbage, "not a readable .npz file"),
-        (_edit_split(_unscaled_pixels), "X_train has pixels outside [0, 1] (min 0, max 255)"),
-        (_edit_split(_label_12), "y_test has 1 labels outside 0-9 (e.g. 12)"),
+        (_edit_npz(_unscaled_pixels), "X_train has pixels outside [0, 1] (min 0, max 255)"),
+        (_edit_npz(_label_12), "y_test has 1 labels outside 0-9 (e.g. 12)"),
     ],
     ids=["garbage", "unscaled", "label-12"],
 )
