@@ -6,6 +6,7 @@ network beyond 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.server
 import logging
@@ -278,18 +279,27 @@ class _FlakyHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def flaky_server(rows: Rows) -> Iterator[type[_FlakyHandler]]:
-    handler = type("Handler", (_FlakyHandler,), {})
-    handler.content = gzip.compress(idx_contents(rows)["train-labels-idx1-ubyte"])
+@contextlib.contextmanager
+def _serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[None]:
+    """Serve ``handler`` (a fresh subclass per test) on a free loopback port; its ``url`` is set."""
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     handler.url = f"http://127.0.0.1:{httpd.server_address[1]}"  # type: ignore[attr-defined]
-    yield handler
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    try:
+        yield
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def flaky_server(rows: Rows) -> Iterator[type[_FlakyHandler]]:
+    handler = type("Handler", (_FlakyHandler,), {})
+    handler.content = gzip.compress(idx_contents(rows)["train-labels-idx1-ubyte"])
+    with _serving(handler):
+        yield handler
 
 
 @pytest.mark.parametrize("mode", ["503", "cut_off"])
@@ -453,14 +463,8 @@ class _StreamHandler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def stream_server() -> Iterator[type[_StreamHandler]]:
     handler = type("Handler", (_StreamHandler,), {})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    handler.url = f"http://127.0.0.1:{httpd.server_address[1]}"  # type: ignore[attr-defined]
-    yield handler
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with _serving(handler):
+        yield handler
 
 
 @pytest.mark.parametrize(
