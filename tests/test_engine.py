@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from mnistflow import network
-from mnistflow._engine import Batch, Gradients, live_columns, restrict_columns
+from mnistflow._columns import live_columns, restrict_columns
+from mnistflow._engine import Batch, Gradients
+from mnistflow._workers import Workers
 from mnistflow.presets import PRESETS
 
 HP = replace(PRESETS["exercise"], hidden=16, dtype="float64")
@@ -69,11 +71,13 @@ def test_gradients_split_over_threads_and_blocks_are_the_textbook_ones(
     hp = replace(HP, l2=0.01, dropout=dropout)
     params = network.init_params(81, 16, 3, np.random.default_rng(0), "float64", init="he")
     want = _textbook(params, batch, 0.01, dropout)
-    with Gradients(params, 300, workers, block) as gradients:
+    with Workers(workers) as team:
+        gradients = Gradients(params, 300, team, block)
         # a full batch first, so that stale sums would show in a shorter batch after it
         gradients(params, everything, hp, np.random.default_rng(1))
         got = gradients(params, batch, hp, np.random.default_rng(0))
-    _assert_same(got, gradients.grads, want)
+        _assert_same(got, gradients.summed(), want)
+    _assert_same(got, gradients.summed(), want)
 
 
 def test_live_columns_and_their_copy() -> None:
@@ -105,12 +109,13 @@ def test_gradients_without_zero_columns_are_the_textbook_ones(
     params["b1"] += 0.1  # a non-zero bias, so that folding it into the product is checked
     want = _textbook(params, batch, l2, dropout)
     hp = replace(HP, l2=l2, dropout=dropout)
-    with Gradients(params, len(batch.Y), workers, block) as gradients:
+    with Workers(workers) as team:
+        gradients = Gradients(params, len(batch.Y), team, block)
         live = gradients.restrict(everything, rows)
         assert len(live) == -(-len(batch.Y) // gradients.block)
         assert max(live) <= 81 - len(DEAD)
         for _ in range(2):  # twice: nothing of the first call may stay in the sums
             got = gradients.restricted(params, hp, np.random.default_rng(0))
-    _assert_same(got, gradients.grads, want)
+    _assert_same(got, gradients.summed(), want)
     # the rows of dW1 of columns 0 in every row are exactly the L2 term
-    np.testing.assert_array_equal(gradients.grads["dW1"][DEAD], l2 * params["W1"][DEAD])
+    np.testing.assert_array_equal(gradients.summed()["dW1"][DEAD], l2 * params["W1"][DEAD])

@@ -3,84 +3,35 @@
 It computes what :func:`mnistflow.network.backward` computes for a batch (plus the L2 term), the same
 maths in another order of work:
 
-- One worker thread per BLAS thread (Snakemake sets those from the rule's ``threads:``), each with
-  single-threaded BLAS (the caller limits it, see :func:`blas_threads`). NumPy's elementwise work
-  (bias, ReLU, masks, sums) runs on one core, OpenBLAS splits products of 10-column matrices poorly,
-  and its threads spin badly on small products when another process shares the cores (a mini-batch
-  epoch took 9x longer than single-threaded).
-- The batch is cut into blocks small enough to stay in cache; a free worker takes the next block (a
-  core slowed by another process just does fewer), and every block writes its own gradient, added
-  up in block order at the end: the result does not depend on which thread did what, so it is
-  bit-identical from run to run. The dropout mask of the whole batch is drawn up front from the one
-  generator.
+- The batch is cut into blocks small enough to stay in cache; a free worker (:mod:`mnistflow._workers`)
+  takes the next block (a core slowed by another process just does fewer), and every block writes its
+  own gradient. Then the workers add them up in block order, each its own rows of every gradient: the
+  result does not depend on which thread did what, so it is bit-identical from run to run. The
+  dropout mask of the whole batch is drawn up front from the one generator.
 - Every buffer is allocated once and the products write into it (``out=``): an epoch allocates
   nothing big.
-- Zero input columns (full batches, after :meth:`Gradients.restrict`): each block keeps only the
-  columns of X that are not 0 in all of its rows, plus a column of ones, (m, L + 1), and its
-  products use W1[live] with b1 as the last row, (L + 1, H). This is exact: a column of zeros adds
-  nothing to X W1, its rows of the block's dW1 = X^T dZ1 are exactly 0, and the ones make
-  X W1 + b1 and db1 = 1^T dZ1 part of the two products. On MNIST's 56,000 training rows 68 of the
-  784 pixels are 0 in every image, and 132 on average in a block of 4,000: 17 % less work. The
-  copy is 146 MB for MNIST, against 176 MB for all 784 columns.
+- Zero input columns (full batches, after :meth:`Gradients.restrict`): each block's products leave
+  out the columns of X that are 0 in all of its rows (:mod:`mnistflow._columns`).
 """
 
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from queue import SimpleQueue
 from typing import NamedTuple
 
 import numpy as np
-from threadpoolctl import threadpool_info
 
 from mnistflow import network
+from mnistflow._columns import fold_weights, live_columns, restrict_columns, scatter_add
+from mnistflow._workers import Part, Workers, row_parts
 from mnistflow.presets import Hyperparams
 
-__all__ = ["BLOCK_ROWS", "GATHER_ROWS", "Batch", "Gradients", "blas_threads", "live_columns",
-           "restrict_columns", "workers_for"]
+__all__ = ["BLOCK_ROWS", "Batch", "Gradients"]
 
 # rows a worker handles at once: its (rows, H) buffers (4 MB in float32) stay in cache
 BLOCK_ROWS = 4096
-# rows read (and gathered, shifted) at once: a few MB, so it stays in cache
-GATHER_ROWS = 4096
-# below this many rows per thread, splitting a batch over threads costs more than it saves
-MIN_ROWS_PER_WORKER = 32
-
-
-def blas_threads() -> int:
-    """Threads OpenBLAS (or another BLAS) would use: Snakemake sets them from the rule's ``threads:``."""
-    counts = [lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
-    return max(1, min(counts, default=1))
-
-
-def workers_for(batch: int, threads: int) -> int:
-    """Worker threads for batches of ``batch`` rows: one per BLAS thread, none with too few rows."""
-    return max(1, min(threads, batch // MIN_ROWS_PER_WORKER))
-
-
-def live_columns(X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-    """Columns of X (n, D) that are not 0 in at least one of ``rows`` (default: all), (L,) ascending.
-
-    Read GATHER_ROWS rows at a time, so it needs no (n, D) temporary."""
-    live = np.zeros(X.shape[1], dtype=bool)  # (D,)
-    n = X.shape[0] if rows is None else len(rows)
-    for i in range(0, n, GATHER_ROWS):
-        part = X[i : i + GATHER_ROWS] if rows is None else X[rows[i : i + GATHER_ROWS]]
-        live |= np.any(part != 0, axis=0)
-    return np.flatnonzero(live)
-
-
-def restrict_columns(X: np.ndarray, live: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-    """[X[rows][:, live], 1]: the live columns of X (n, D) and a column of ones, (n, L + 1)."""
-    n = X.shape[0] if rows is None else len(rows)
-    out = np.empty((n, len(live) + 1), X.dtype)  # (n, L + 1)
-    for i in range(0, n, GATHER_ROWS):
-        part = X[i : i + GATHER_ROWS] if rows is None else X[rows[i : i + GATHER_ROWS]]
-        np.take(part, live, axis=1, out=out[i : i + GATHER_ROWS, :-1])
-    out[:, -1] = 1
-    return out
 
 
 class Batch(NamedTuple):
@@ -131,76 +82,79 @@ def _block_gradients(b: _Block, scratch: _Scratch, out: network.Grads) -> tuple[
     :func:`mnistflow.network.backward` with three shortcuts: the loss averages over the batch's n
     rows, not the block's m; relu' comes from the forward pass when there is no dropout; with a
     folded bias db1 is the last row of the product dW1 = X^T dZ1."""
-    # np.errstate is per thread: say again here that overflow is reported by the loss check
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        m = b.X.shape[0]
-        mask = scratch.mask[:m]  # (m, H) relu'(Z1), from the forward pass when there is no dropout
-        A1 = np.matmul(b.X, b.params["W1"], out=scratch.A1[:m])  # (m, H) = Z1 (bias if folded)
-        if not b.folded:
-            A1 += b.params["b1"]
-        if b.dropout:
-            assert b.kept is not None
-            network.inplace_relu(A1)
-            network.inplace_dropout(A1, b.dropout, b.kept)
-        else:
-            network.inplace_relu(A1, mask)
-        P = network.output(b.params, A1, out=scratch.P[:m])  # (m, K)
-        ce = network.loss(P, b.Y)
-        correct = int(np.count_nonzero(np.argmax(P, axis=1) == b.labels))
-        if not math.isfinite(ce):
-            return ce * m, correct
-        dZ2 = P
-        dZ2 -= b.Y
-        dZ2 *= dZ2.dtype.type(1.0 / b.n)  # (m, K) = dL/dZ2 = (P - Y) / n
-        np.matmul(A1.T, dZ2, out=out["dW2"])  # (H, K)
-        np.sum(dZ2, axis=0, out=out["db2"])  # (K,)
-        if b.dropout:
-            np.greater(A1, 0, out=mask)  # (m, H) relu'(Z1): A1 > 0 exactly where Z1 > 0
-        dZ1 = np.matmul(dZ2, b.params["W2"].T, out=A1)  # (m, H) = dL/dA1, into A1's memory
-        np.multiply(dZ1, mask, out=dZ1)  # (m, H) = dL/dZ1
-        if b.dropout:
-            dZ1 *= dZ1.dtype.type(1.0 / (1.0 - b.dropout))
-        np.matmul(b.X.T, dZ1, out=out["dW1"])  # (D, H), or folded (L + 1, H) with db1 last
-        if not b.folded:
-            np.sum(dZ1, axis=0, out=out["db1"])  # (H,)
+    m = b.X.shape[0]
+    mask = scratch.mask[:m]  # (m, H) relu'(Z1), from the forward pass when there is no dropout
+    A1 = np.matmul(b.X, b.params["W1"], out=scratch.A1[:m])  # (m, H) = Z1 (bias if folded)
+    if not b.folded:
+        A1 += b.params["b1"]
+    if b.dropout:
+        assert b.kept is not None
+        network.inplace_relu(A1)
+        network.inplace_dropout(A1, b.dropout, b.kept)
+    else:
+        network.inplace_relu(A1, mask)
+    P = network.output(b.params, A1, out=scratch.P[:m])  # (m, K)
+    ce = network.loss(P, b.Y)
+    correct = int(np.count_nonzero(np.argmax(P, axis=1) == b.labels))
+    if not math.isfinite(ce):
         return ce * m, correct
+    dZ2 = P
+    dZ2 -= b.Y
+    dZ2 *= dZ2.dtype.type(1.0 / b.n)  # (m, K) = dL/dZ2 = (P - Y) / n
+    np.matmul(A1.T, dZ2, out=out["dW2"])  # (H, K)
+    np.sum(dZ2, axis=0, out=out["db2"])  # (K,)
+    if b.dropout:
+        np.greater(A1, 0, out=mask)  # (m, H) relu'(Z1): A1 > 0 exactly where Z1 > 0
+    dZ1 = np.matmul(dZ2, b.params["W2"].T, out=A1)  # (m, H) = dL/dA1, into A1's memory
+    np.multiply(dZ1, mask, out=dZ1)  # (m, H) = dL/dZ1
+    if b.dropout:
+        dZ1 *= dZ1.dtype.type(1.0 / (1.0 - b.dropout))
+    np.matmul(b.X.T, dZ1, out=out["dW1"])  # (D, H), or folded (L + 1, H) with db1 last
+    if not b.folded:
+        np.sum(dZ1, axis=0, out=out["db1"])  # (H,)
+    return ce * m, correct
+
+
+@dataclass(frozen=True)
+class _Sum:
+    """What adding up the last batch's gradient needs: its blocks' gradients, their live columns
+    (folded blocks), and the L2 term's weights and factor."""
+
+    blocks: list[network.Grads]
+    columns: list[np.ndarray] | None
+    params: network.Params
+    l2: float
 
 
 class Gradients:
-    """Loss gradients of a batch, computed by ``workers`` threads on blocks of at most ``block`` rows
-    (see the module docstring). Use it in a ``with`` block (it owns a thread pool).
+    """Loss gradients of a batch, computed by ``workers`` on blocks of at most ``block`` rows (see
+    the module docstring).
 
-    ``gradients(params, batch, hp, rng)`` computes the gradient of any batch of up to ``batch`` rows;
-    after :meth:`restrict`, ``gradients.restricted(params, hp, rng)`` that of the fixed full batch.
-    Either way the result is in ``gradients.grads`` (dW1, db1, dW2, db2)."""
+    ``gradients(params, batch, hp, rng)`` computes the blocks' gradients of any batch of up to
+    ``batch`` rows; after :meth:`restrict`, ``gradients.restricted(params, hp, rng)`` those of the
+    fixed full batch. Either way :meth:`add_up` then gives the batch's gradient (dW1, db1, dW2, db2),
+    a part of the rows at a time (the optimizer's step asks each worker for its own rows), or
+    :meth:`summed` all of it."""
 
-    def __init__(self, params: network.Params, batch: int, workers: int, block: int = BLOCK_ROWS) -> None:
+    def __init__(self, params: network.Params, batch: int, workers: Workers, block: int = BLOCK_ROWS) -> None:
         # rows per block: at most ``block``, and as many equal blocks as make a multiple of the
         # workers, so that on a quiet machine they all finish together (56,000 rows on 2 workers:
         # 14 blocks of 4,000 rows, not 13 of 4,096 and one of 2,752)
-        count = -(-batch // min(block, -(-batch // workers)))
-        self.block = -(-batch // (-(-count // workers) * workers))
+        count = -(-batch // min(block, -(-batch // workers.count)))
+        self.block = -(-batch // (-(-count // workers.count) * workers.count))
+        self._workers = workers
+        self._parts = row_parts(params, workers.count)  # for summed(): each worker its own rows
         self._scratch: SimpleQueue[_Scratch] = SimpleQueue()  # one per worker, taken per block
-        for _ in range(workers):
+        for _ in range(workers.count):
             self._scratch.put(_Scratch.allocate(self.block, params))
         self._block_grads = [  # one gradient per block of a full batch
             {f"d{name}": np.empty_like(value) for name, value in params.items()}
             for _ in range(-(-batch // self.block))
         ]
-        # the batch's gradient, dW1 db1 dW2 db2, after each call
-        self.grads = self._block_grads[0] if len(self._block_grads) == 1 else {
-            f"d{name}": np.empty_like(value) for name, value in params.items()
-        }
+        self._grads = {f"d{name}": np.empty_like(value) for name, value in params.items()}  # the sum
         self._columns: list[np.ndarray] | None = None  # each block's live columns, see restrict()
         self._restricted: list[Batch] = []  # the full batch's blocks, see restrict()
-        self._pool = ThreadPoolExecutor(workers) if workers > 1 else None
-
-    def __enter__(self) -> Gradients:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
+        self._last: _Sum | None = None  # the last batch's blocks, to add up
 
     def _cuts(self, n: int) -> list[slice]:
         """The blocks of a batch of ``n`` rows."""
@@ -208,23 +162,20 @@ class Gradients:
 
     def restrict(self, data: Batch, rows: np.ndarray | None = None) -> list[int]:
         """Prepare :meth:`restricted`: the full batch of ``data``'s ``rows`` (default: all), with
-        each block's zero columns left out of its products (see the module docstring). Returns the
-        number of columns each block keeps."""
+        each block's zero columns left out of its products (see :mod:`mnistflow._columns`). Returns
+        the number of columns each block keeps."""
         X = data.X
         n = len(X) if rows is None else len(rows)
         assert len(self._block_grads) == len(self._cuts(n)), "restrict() is for a full batch"
-        W1_shape, dtype = self.grads["dW1"].shape, self.grads["dW1"].dtype  # (D, H)
+        H, dtype = self._grads["dW1"].shape[1], self._grads["dW1"].dtype
         blocks, self._columns = [], []
         for c, grads in zip(self._cuts(n), self._block_grads, strict=True):
             block_rows = np.arange(n)[c] if rows is None else rows[c]  # (m,)
             live = live_columns(X, block_rows)  # (L,)
             blocks.append(restrict_columns(X, live, block_rows))  # (m, L + 1)
             self._columns.append(live)
-            grads["dW1"] = np.empty((len(live) + 1, W1_shape[1]), dtype)
+            grads["dW1"] = np.empty((len(live) + 1, H), dtype)
             grads.pop("db1")  # the last row of the folded dW1
-        if self.grads is self._block_grads[0]:  # a single block: the sum needs its own dW1, db1
-            self.grads = {**self.grads, "dW1": np.empty(W1_shape, dtype),
-                          "db1": np.empty(W1_shape[1], dtype)}
         Y, labels = (data.Y, data.labels) if rows is None else (data.Y[rows], data.labels[rows])
         self._restricted = [Batch(Xb, Y[c], labels[c]) for Xb, c in zip(blocks, self._cuts(n), strict=True)]
         return [len(live) for live in self._columns]
@@ -232,7 +183,7 @@ class Gradients:
     def __call__(
         self, params: network.Params, batch: Batch, hp: Hyperparams, rng: np.random.Generator
     ) -> tuple[float, int]:
-        """The gradient of ``batch`` into ``self.grads`` (L2 included); returns the mean
+        """The blocks' gradients of ``batch``, to add up (L2 included); returns the mean
         cross-entropy and the number of rows predicted right."""
         assert self._columns is None, "after restrict(), the gradients are of that batch only"
         cuts = self._cuts(len(batch.Y))
@@ -260,9 +211,7 @@ class Gradients:
             try:
                 block_params = params
                 if columns is not None:  # W1[live] with b1 below: (L + 1, H)
-                    W1 = scratch.W1[: len(columns[i]) + 1]
-                    np.take(params["W1"], columns[i], axis=0, out=W1[:-1])
-                    W1[-1] = params["b1"]
+                    W1 = fold_weights(params["W1"], params["b1"], columns[i], scratch.W1)
                     block_params = {"W1": W1, "W2": params["W2"], "b2": params["b2"]}
                 X, Y, labels = blocks[i]
                 b = _Block(block_params, X, Y, labels, n, columns is not None, hp.dropout,
@@ -271,36 +220,53 @@ class Gradients:
             finally:
                 self._scratch.put(scratch)
 
-        results = list(self._pool.map(block, range(len(cuts)))) if self._pool else [
-            block(i) for i in range(len(cuts))
-        ]
-        ce, correct = sum(r[0] for r in results), sum(r[1] for r in results)
-        self._add_up(len(cuts), columns)
-        if hp.l2:
-            for w in ("W1", "W2"):
-                self.grads[f"d{w}"] += params[w] * params[w].dtype.type(hp.l2)  # d/dW l2/2 |W|^2
-        return ce / n, correct
+        results = self._workers.map(block, len(cuts))
+        self._last = _Sum(self._block_grads[: len(cuts)], columns, params, hp.l2)
+        return sum(r[0] for r in results) / n, sum(r[1] for r in results)
 
-    def _add_up(self, blocks: int, columns: list[np.ndarray] | None) -> None:
-        """The blocks' gradients added up in block order into ``self.grads``; a folded block's dW1
-        goes into the rows of its live ``columns`` of dW1 and db1 (the other rows get exactly 0)."""
-        if columns is not None:
-            dW1, db1 = self.grads["dW1"], self.grads["db1"]
-            dW1.fill(0)
-            db1.fill(0)
-            for live, grads in zip(columns, self._block_grads, strict=True):
-                dW1[live] += grads["dW1"][:-1]  # (L, H); live has no repeats
-                db1 += grads["dW1"][-1]
-            for key in ("dW2", "db2"):
-                value = self.grads[key]
-                np.copyto(value, self._block_grads[0][key])
-                for grads in self._block_grads[1:blocks]:
-                    value += grads[key]
-        elif blocks > 1:
-            for key, value in self.grads.items():
-                np.add(self._block_grads[0][key], self._block_grads[1][key], out=value)
-                for grads in self._block_grads[2:blocks]:
-                    value += grads[key]
-        elif self.grads is not self._block_grads[0]:  # a short last batch of a single block
-            for key, value in self.grads.items():
-                value[...] = self._block_grads[0][key]
+    def summed(self) -> network.Grads:
+        """The last batch's gradient, dW1 db1 dW2 db2, added up by the workers."""
+        alone = self._alone()
+        if alone is not None:
+            return alone
+        self._workers.map(lambda i: self.add_up(self._parts[i]), len(self._parts))
+        return self._grads
+
+    def _alone(self) -> network.Grads | None:
+        """A single unfolded block's gradient without L2: the sum itself."""
+        last = self._last
+        assert last is not None, "no gradient yet"
+        return last.blocks[0] if len(last.blocks) == 1 and not last.columns and not last.l2 else None
+
+    def add_up(self, part: Part) -> network.Grads:
+        """The rows ``part`` of the last batch's gradient: the blocks' gradients added up in block
+        order, plus the L2 term (a folded block's dW1 goes into the rows of its live columns of dW1,
+        and its last row into db1; see :mod:`mnistflow._columns`). Views of those rows."""
+        last, alone = self._last, self._alone()
+        assert last is not None
+        if alone is not None:
+            return {key: alone[key][part[key[1:]]] for key in alone if key[1:] in part}
+        folded = last.columns is not None
+        for key, value in self._grads.items():
+            rows, blocks = part.get(key[1:]), last.blocks
+            if rows is None or (folded and key in ("dW1", "db1")):
+                continue
+            if len(blocks) > 1:
+                np.add(blocks[0][key][rows], blocks[1][key][rows], out=value[rows])
+                for grads in blocks[2:]:
+                    value[rows] += grads[key][rows]
+            else:
+                value[rows] = blocks[0][key][rows]
+        if last.columns is not None:
+            dW1, db1 = self._grads["dW1"], self._grads["db1"]
+            rows, units = part.get("W1", slice(0, 0)), part.get("b1", slice(0, 0))
+            dW1[rows] = 0
+            db1[units] = 0
+            for live, grads in zip(last.columns, last.blocks, strict=True):
+                scatter_add(dW1, live, grads["dW1"], rows)
+                db1[units] += grads["dW1"][-1, units]
+        for w in ("W1", "W2") if last.l2 else ():  # d/dW l2/2 |W|^2
+            if w in part:
+                W = last.params[w][part[w]]
+                self._grads[f"d{w}"][part[w]] += W * W.dtype.type(last.l2)
+        return {key: value[part[key[1:]]] for key, value in self._grads.items() if key[1:] in part}

@@ -3,7 +3,8 @@ schedule, augmentation and early stopping that the hyperparameters (:mod:`mnistf
 
 ``train`` runs the epochs, logs progress (epoch i/N, loss, elapsed, ETA) and returns the parameters
 with one row of history per epoch (:mod:`mnistflow.history`). Each step's gradient comes from the
-engine (:mod:`mnistflow._engine`); saving the result is :mod:`mnistflow.model`'s job.
+engine (:mod:`mnistflow._engine`) and its update from :mod:`mnistflow._parallel_step`, both on the
+same worker threads (:mod:`mnistflow._workers`); saving the result is :mod:`mnistflow.model`'s job.
 
 Memory: full-batch training without shifts gives the engine the training rows once, up front (it
 keeps a copy of their non-zero columns); mini-batches are gathered with ``np.take(..., out=)`` (or
@@ -27,11 +28,14 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from mnistflow import network
-from mnistflow._engine import GATHER_ROWS, Batch, Gradients, blas_threads, workers_for
+from mnistflow._columns import GATHER_ROWS
+from mnistflow._engine import Batch, Gradients
+from mnistflow._parallel_step import ParallelOptimizer
+from mnistflow._workers import Workers, blas_threads, workers_for
 from mnistflow.augment import random_shifts, shift_rows
 from mnistflow.errors import ConfigError, DataError, TrainingError
 from mnistflow.history import Epoch, History
-from mnistflow.optimizers import Optimizer, learning_rate_at, make_optimizer
+from mnistflow.optimizers import learning_rate_at
 from mnistflow.presets import Hyperparams
 
 __all__ = ["EarlyStopping", "early_stopping", "train"]
@@ -47,7 +51,7 @@ class _Run:
     fit_rows: np.ndarray  # (n_fit,) the rows to fit on, ascending; the others validate
     batch: int  # rows per step
     params: network.Params
-    opt: Optimizer
+    opt: ParallelOptimizer
     rng: np.random.Generator
     step: int = 0  # steps taken so far
     history: History = field(default_factory=list)
@@ -92,18 +96,20 @@ def train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params
     data = Batch(X, Y, np.argmax(Y, axis=1))
     fit_rows, val_rows = _holdout(len(X), hp.validation_fraction, rng)
     batch = min(hp.batch_size or len(fit_rows), len(fit_rows))
-    run = _Run(data, fit_rows, batch, params, make_optimizer(hp.optimizer, params, hp.momentum), rng)
     threads = blas_threads()
-    workers = workers_for(batch, threads)
+    workers = Workers(workers_for(batch, threads))  # their threads start at the first step
+    opt = ParallelOptimizer(hp.optimizer, params, workers, hp.momentum)  # each worker its own rows
+    run = _Run(data, fit_rows, batch, params, opt, rng)
     log.info(
         "%d rows to fit on, %d to validate on; %d step(s) of %d rows per epoch, %d epochs; "
         "%d thread(s), %d worker(s)",
-        len(fit_rows), len(val_rows), run.steps_per_epoch, batch, hp.epochs, threads, workers,
+        len(fit_rows), len(val_rows), run.steps_per_epoch, batch, hp.epochs, threads, workers.count,
     )
     # a diverging run overflows on its way to a non-finite loss; the loss check reports that
     with (np.errstate(over="ignore", invalid="ignore", divide="ignore"),
-          threadpool_limits(1, user_api="blas"),  # the workers are the threads (see _engine)
-          Gradients(params, batch, workers) as gradients):
+          threadpool_limits(1, user_api="blas"),  # the workers are the threads (see _workers)
+          workers):
+        gradients = Gradients(params, batch, workers)
         # full batch, nothing to move: step on the same rows every epoch, without their zero columns
         full = batch == len(fit_rows) and not hp.shift
         if full:
@@ -127,12 +133,12 @@ def _epochs(run: _Run, gradients: Gradients, full: bool, val: Batch, hp: Hyperpa
         total_ce, total_correct, lr = 0.0, 0, 0.0
         steps = _full_batch(run, gradients, hp) if gather is None else _mini_batches(
             run, gradients, gather, hp)
-        for ce, correct, rows in steps:  # each: the gradient of the next batch, in gradients.grads
+        for ce, correct, rows in steps:  # each: the gradient of the next batch, in gradients
             lr = learning_rate_at(run.step, hp.epochs * run.steps_per_epoch, hp.learning_rate,
                                   hp.lr_schedule, hp.warmup_epochs * run.steps_per_epoch)
             if not math.isfinite(ce):
                 raise _diverged(ce, f"epoch {epoch}/{hp.epochs}, step {run.step + 1}", hp)
-            run.opt.step(gradients.grads, lr)
+            run.opt.step(gradients, lr)  # each worker adds up and updates its own rows
             total_ce += ce * rows
             total_correct += correct
             run.step += 1

@@ -1,0 +1,154 @@
+"""The worker threads of training, and the parts of the work each one takes.
+
+One worker thread per BLAS thread (Snakemake sets those from the rule's ``threads:``), each with
+single-threaded BLAS (the caller limits it, see :func:`blas_threads`): NumPy's elementwise work runs on
+one core per call, OpenBLAS splits products of 10-column matrices poorly, and its threads spin badly
+on small products when another process shares the cores (a mini-batch epoch took 9x longer than
+single-threaded). Every phase of a step runs on the same workers (:class:`Workers`): the blocks of a
+batch (:mod:`mnistflow._engine`), then the adding-up of their gradients and the optimizer's update
+(:mod:`mnistflow._parallel_step`), each worker on its own rows of every parameter (:func:`row_parts`).
+NumPy releases the GIL inside its loops over big arrays, so the workers really run at once.
+
+Rows, not interleaved elements: an elementwise update gives the same bytes however its arrays are
+cut, so the result does not depend on the number of parts or on which thread did which.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from queue import SimpleQueue
+from typing import TypeAlias, TypeVar
+
+import numpy as np
+from threadpoolctl import threadpool_info
+
+__all__ = ["Part", "Workers", "blas_threads", "row_parts", "workers_for"]
+
+# below this many rows per thread, splitting a batch over threads costs more than it saves
+MIN_ROWS_PER_WORKER = 32
+
+Part: TypeAlias = dict[str, slice]  # array name -> the range of its first axis in the part
+T = TypeVar("T")
+
+
+def blas_threads() -> int:
+    """Threads OpenBLAS (or another BLAS) would use: Snakemake sets them from the rule's ``threads:``."""
+    counts = [lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    return max(1, min(counts, default=1))
+
+
+def workers_for(batch: int, threads: int) -> int:
+    """Worker threads for batches of ``batch`` rows: one per BLAS thread, none with too few rows."""
+    return max(1, min(threads, batch // MIN_ROWS_PER_WORKER))
+
+
+def row_parts(arrays: Mapping[str, np.ndarray], count: int) -> list[Part]:
+    """Every array's first axis cut into ``count`` near-equal ranges: part i has range i of each
+    that is not empty (W1 (784, H) in two: rows 0-391 and 392-783; b2 (10,): 0-4 and 5-9)."""
+    parts: list[Part] = [{} for _ in range(count)]
+    for name, value in arrays.items():
+        cuts = np.linspace(0, len(value), count + 1).round().astype(int)  # (count + 1,)
+        for part, start, stop in zip(parts, cuts[:-1], cuts[1:], strict=True):
+            if stop > start:
+                part[name] = slice(int(start), int(stop))
+    return parts
+
+
+class Workers:
+    """``count`` workers that run the tasks of one phase at a time: the calling thread and
+    ``count - 1`` helper threads, each taking the next task as soon as it is free. A helper that
+    another process keeps off its core just takes fewer tasks, or none: the phase ends when its
+    tasks are done, not when every helper has looked in. Use it in a ``with`` block: the helpers
+    start at the first phase and stop at the end of the block.
+
+    :meth:`map` runs a phase and returns its results. :meth:`start` hands a phase to the helpers
+    and returns at once, so that the calling thread can go on with work of its own (the next
+    batch); the next :meth:`map` or :meth:`wait` takes the tasks no helper took yet, and returns
+    once the phase is done."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._inboxes: list[SimpleQueue[_Phase | None]] = []  # one per helper: phases to help with
+        self._helpers: list[threading.Thread] = []
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for inbox in self._inboxes:
+            inbox.put(None)  # stop, after the phase at hand
+        for helper in self._helpers:
+            helper.join()
+        self._inboxes, self._helpers = [], []
+
+    def map(self, task: Callable[[int], T], n: int) -> list[T]:
+        """[task(0), ..., task(n - 1)], run by whichever worker is free, and returned when all ran;
+        the first exception raised by a task is raised here, after the others ran."""
+        phase = _Phase(task, n)
+        if n > 1:
+            self._hand_out(phase)
+        phase.work()
+        return phase.results_when_done()  # type: ignore[return-value]  # T, as task returned
+
+    def _hand_out(self, phase: _Phase) -> bool:
+        """Give ``phase`` to the helpers (started on the first call); False if there are none."""
+        if self.count == 1:
+            return False
+        if not self._helpers:
+            for _ in range(self.count - 1):
+                inbox: SimpleQueue[_Phase | None] = SimpleQueue()
+                self._helpers.append(threading.Thread(target=_help, args=(inbox,), daemon=True))
+                self._helpers[-1].start()
+                self._inboxes.append(inbox)
+        for inbox in self._inboxes:
+            inbox.put(phase)
+        return True
+
+
+def _help(inbox: SimpleQueue[_Phase | None]) -> None:
+    """A helper thread: the tasks left of each phase it is given (none, if it comes late)."""
+    while (phase := inbox.get()) is not None:
+        phase.work()
+
+
+class _Phase:
+    """The tasks of one :meth:`Workers.map`, handed out in order to whichever worker asks;
+    ``finished`` is released when the last one is done."""
+
+    def __init__(self, task: Callable[[int], object], n: int) -> None:
+        self.task, self.n = task, n
+        self.results: list[object] = [None] * n
+        self.errors: list[BaseException] = []
+        self.finished = threading.Lock()
+        self.finished.acquire()
+        self._next, self._left = 0, n  # the next task to hand out; tasks not done yet
+        self._lock = threading.Lock()
+        if not n:
+            self.finished.release()
+
+    def work(self) -> None:
+        """Run tasks until none is left. NumPy's error state is per thread: a diverging run
+        overflows on its way to a non-finite loss, and the loss check reports that, so no warnings."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            while True:
+                with self._lock:
+                    i, self._next = self._next, self._next + 1
+                if i >= self.n:
+                    return
+                try:
+                    self.results[i] = self.task(i)
+                except BaseException as error:  # raised by map(), once every task ran
+                    self.errors.append(error)
+                with self._lock:
+                    self._left -= 1
+                    last = not self._left
+                if last:
+                    self.finished.release()
+
+    def results_when_done(self) -> list[object]:
+        """The tasks' results, once the last is done; or the first exception one raised."""
+        self.finished.acquire()  # at once, unless a helper still runs a task
+        if self.errors:
+            raise self.errors[0]
+        return self.results
