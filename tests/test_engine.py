@@ -1,4 +1,5 @@
-"""The gradient engine: its threaded, blocked, column-restricted gradients are network.backward's."""
+"""The gradient engine: its threaded, blocked, column-restricted gradients are network.backward's,
+whether added up at once or a part of the rows at a time."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from mnistflow import network
 from mnistflow._columns import live_columns, restrict_columns
 from mnistflow._engine import Batch, Gradients
-from mnistflow._workers import Workers
+from mnistflow._workers import Workers, row_parts
 from mnistflow.presets import PRESETS
 
 HP = replace(PRESETS["exercise"], hidden=16, dtype="float64")
@@ -77,7 +78,6 @@ def test_gradients_split_over_threads_and_blocks_are_the_textbook_ones(
         gradients(params, everything, hp, np.random.default_rng(1))
         got = gradients(params, batch, hp, np.random.default_rng(0))
         _assert_same(got, gradients.summed(), want)
-    _assert_same(got, gradients.summed(), want)
 
 
 def test_live_columns_and_their_copy() -> None:
@@ -116,6 +116,26 @@ def test_gradients_without_zero_columns_are_the_textbook_ones(
         assert max(live) <= 81 - len(DEAD)
         for _ in range(2):  # twice: nothing of the first call may stay in the sums
             got = gradients.restricted(params, hp, np.random.default_rng(0))
-    _assert_same(got, gradients.summed(), want)
+        summed = gradients.summed()
+        _assert_same(got, summed, want)
     # the rows of dW1 of columns 0 in every row are exactly the L2 term
-    np.testing.assert_array_equal(gradients.summed()["dW1"][DEAD], l2 * params["W1"][DEAD])
+    np.testing.assert_array_equal(summed["dW1"][DEAD], l2 * params["W1"][DEAD])
+
+
+@pytest.mark.parametrize("restricted", [False, True], ids=["all-columns", "zero-columns-left-out"])
+@pytest.mark.parametrize("parts", [1, 2, 5], ids=["one-part", "two-parts", "five-parts"])
+def test_rows_added_up_a_part_at_a_time_are_the_sum(restricted: bool, parts: int) -> None:
+    everything = _blobs(300, dead=True)
+    params = network.init_params(81, 16, 3, np.random.default_rng(0), "float64", init="he")
+    hp = replace(HP, l2=0.01)
+    with Workers(2) as team:
+        gradients = Gradients(params, 300, team, 64)
+        if restricted:
+            gradients.restrict(everything)
+            gradients.restricted(params, hp, np.random.default_rng(0))
+        else:
+            gradients(params, everything, hp, np.random.default_rng(0))
+        whole = {key: value.copy() for key, value in gradients.summed().items()}
+        for part in reversed(row_parts(params, parts)):  # any order
+            for key, value in gradients.add_up(part).items():
+                assert value.tobytes() == whole[key][part[key[1:]]].tobytes(), key

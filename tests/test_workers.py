@@ -1,0 +1,82 @@
+"""The worker threads: tasks in parallel, results in order, errors raised, threads stopped; row parts."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from mnistflow._workers import Workers, row_parts
+
+
+def test_tasks_of_a_phase_run_at_the_same_time_on_every_worker() -> None:
+    meet = threading.Barrier(3, timeout=10)  # passes only when three tasks wait at once
+
+    def task(i: int) -> int:
+        meet.wait()
+        return threading.get_ident()
+
+    with Workers(3) as workers:
+        for _ in range(3):  # the same helpers, phase after phase
+            assert len(set(workers.map(task, 3))) == 3
+
+
+def test_results_come_in_task_order_whichever_worker_ran_them() -> None:
+    with Workers(2) as workers:
+        assert workers.map(lambda i: i * i, 50) == [i * i for i in range(50)]
+        assert workers.map(lambda i: i, 1) == [0]
+        assert workers.map(lambda i: i, 0) == []
+
+
+def test_a_single_worker_runs_the_tasks_in_the_calling_thread() -> None:
+    before = threading.active_count()
+    with Workers(1) as workers:
+        assert workers.map(lambda i: threading.get_ident(), 3) == [threading.get_ident()] * 3
+        assert threading.active_count() == before
+
+
+def test_helpers_stop_at_the_end_of_the_block() -> None:
+    before = threading.active_count()
+    with Workers(3) as workers:
+        workers.map(lambda i: i, 4)
+        assert threading.active_count() == before + 2
+    assert threading.active_count() == before
+
+
+def test_a_failing_task_raises_after_the_others_ran_and_the_workers_go_on() -> None:
+    ran = []
+
+    def task(i: int) -> int:
+        if i == 1:
+            raise ValueError("task 1")
+        ran.append(i)
+        return i
+
+    with Workers(2) as workers:
+        with pytest.raises(ValueError, match="task 1"):
+            workers.map(task, 6)
+        assert sorted(ran) == [0, 2, 3, 4, 5]
+        assert workers.map(lambda i: -i, 2) == [0, -1]
+
+
+def test_overflow_in_a_task_is_left_to_the_loss_check() -> None:
+    # pytest turns warnings into errors: an overflow warning in a helper would fail the map
+    big = np.full(4, 3e38, dtype=np.float32)
+    with Workers(2) as workers:
+        results = workers.map(lambda i: big * np.float32(10 + i), 2)
+    assert all(np.isinf(r).all() for r in results)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7], ids=["one", "two", "three", "seven"])
+def test_row_parts_cover_every_row_once_in_near_equal_ranges(count: int) -> None:
+    arrays = {"W1": np.zeros((784, 5)), "b1": np.zeros(5), "W2": np.zeros((5, 10)), "b2": np.zeros(10)}
+    parts = row_parts(arrays, count)
+    assert len(parts) == count
+    for name, value in arrays.items():
+        ranges = [part[name] for part in parts if name in part]
+        assert [r.start for r in ranges] == [0] + [r.stop for r in ranges[:-1]]  # in order, no gap
+        assert ranges[-1].stop == len(value)
+        sizes = [r.stop - r.start for r in ranges]
+        assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+        assert len(ranges) == min(count, len(value))  # b1's 5 rows in 7 parts: 2 parts without b1
