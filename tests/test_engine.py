@@ -72,12 +72,11 @@ def test_gradients_split_over_threads_and_blocks_are_the_textbook_ones(
     hp = replace(HP, l2=0.01, dropout=dropout)
     params = network.init_params(81, 16, 3, np.random.default_rng(0), "float64", init="he")
     want = _textbook(params, batch, 0.01, dropout)
-    with Workers(workers) as team:
-        gradients = Gradients(params, 300, team, block)
+    with Gradients(params, 300, Workers(workers), block) as gradients:
         # a full batch first, so that stale sums would show in a shorter batch after it
         gradients(params, everything, hp, np.random.default_rng(1))
         got = gradients(params, batch, hp, np.random.default_rng(0))
-        _assert_same(got, gradients.summed(), want)
+        _assert_same(got, gradients.grads, want)
 
 
 def test_live_columns_and_their_copy() -> None:
@@ -109,14 +108,13 @@ def test_gradients_without_zero_columns_are_the_textbook_ones(
     params["b1"] += 0.1  # a non-zero bias, so that folding it into the product is checked
     want = _textbook(params, batch, l2, dropout)
     hp = replace(HP, l2=l2, dropout=dropout)
-    with Workers(workers) as team:
-        gradients = Gradients(params, len(batch.Y), team, block)
+    with Gradients(params, len(batch.Y), Workers(workers), block) as gradients:
         live = gradients.restrict(everything, rows)
         assert len(live) == -(-len(batch.Y) // gradients.block)
         assert max(live) <= 81 - len(DEAD)
         for _ in range(2):  # twice: nothing of the first call may stay in the sums
             got = gradients.restricted(params, hp, np.random.default_rng(0))
-        summed = gradients.summed()
+        summed = gradients.grads
         _assert_same(got, summed, want)
     # the rows of dW1 of columns 0 in every row are exactly the L2 term
     np.testing.assert_array_equal(summed["dW1"][DEAD], l2 * params["W1"][DEAD])
@@ -128,14 +126,13 @@ def test_rows_added_up_a_part_at_a_time_are_the_sum(restricted: bool, parts: int
     everything = _blobs(300, dead=True)
     params = network.init_params(81, 16, 3, np.random.default_rng(0), "float64", init="he")
     hp = replace(HP, l2=0.01)
-    with Workers(2) as team:
-        gradients = Gradients(params, 300, team, 64)
+    with Gradients(params, 300, Workers(2), 64) as gradients:
         if restricted:
             gradients.restrict(everything)
             gradients.restricted(params, hp, np.random.default_rng(0))
         else:
             gradients(params, everything, hp, np.random.default_rng(0))
-        whole = {key: value.copy() for key, value in gradients.summed().items()}
+        whole = {key: value.copy() for key, value in gradients.grads.items()}
         for part in reversed(row_parts(params, parts)):  # any order
             for key, value in gradients.add_up(part).items():
                 assert value.tobytes() == whole[key][part[key[1:]]].tobytes(), key

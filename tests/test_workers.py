@@ -36,11 +36,13 @@ def test_a_single_worker_runs_the_tasks_in_the_calling_thread() -> None:
         assert threading.active_count() == before
 
 
-def test_helpers_stop_at_the_end_of_the_block() -> None:
+def test_helpers_stop_at_the_end_of_the_block_and_the_caller_runs_later_tasks() -> None:
     before = threading.active_count()
     with Workers(3) as workers:
         workers.map(lambda i: i, 4)
         assert threading.active_count() == before + 2
+    assert threading.active_count() == before
+    assert workers.map(lambda i: threading.get_ident(), 3) == [threading.get_ident()] * 3
     assert threading.active_count() == before
 
 

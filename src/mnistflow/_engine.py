@@ -133,8 +133,9 @@ class Gradients:
     ``gradients(params, batch, hp, rng)`` computes the blocks' gradients of any batch of up to
     ``batch`` rows; after :meth:`restrict`, ``gradients.restricted(params, hp, rng)`` those of the
     fixed full batch. Either way :meth:`add_up` then gives the batch's gradient (dW1, db1, dW2, db2),
-    a part of the rows at a time (the optimizer's step asks each worker for its own rows), or
-    :meth:`summed` all of it."""
+    a part of the rows at a time (the optimizer's step asks each worker for its own rows), and
+    ``gradients.grads`` all of it. Use it in a ``with`` block: at its end the workers stop (the
+    optimizer's steps, on the same workers, belong inside it)."""
 
     def __init__(self, params: network.Params, batch: int, workers: Workers, block: int = BLOCK_ROWS) -> None:
         # rows per block: at most ``block``, and as many equal blocks as make a multiple of the
@@ -155,6 +156,12 @@ class Gradients:
         self._columns: list[np.ndarray] | None = None  # each block's live columns, see restrict()
         self._restricted: list[Batch] = []  # the full batch's blocks, see restrict()
         self._last: _Sum | None = None  # the last batch's blocks, to add up
+
+    def __enter__(self) -> Gradients:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._workers.close()
 
     def _cuts(self, n: int) -> list[slice]:
         """The blocks of a batch of ``n`` rows."""
@@ -224,8 +231,9 @@ class Gradients:
         self._last = _Sum(self._block_grads[: len(cuts)], columns, params, hp.l2)
         return sum(r[0] for r in results) / n, sum(r[1] for r in results)
 
-    def summed(self) -> network.Grads:
-        """The last batch's gradient, dW1 db1 dW2 db2, added up by the workers."""
+    @property
+    def grads(self) -> network.Grads:
+        """The last batch's gradient, dW1 db1 dW2 db2, added up by the workers (at each access)."""
         alone = self._alone()
         if alone is not None:
             return alone

@@ -59,25 +59,27 @@ class Workers:
     """``count`` workers that run the tasks of one phase at a time: the calling thread and
     ``count - 1`` helper threads, each taking the next task as soon as it is free. A helper that
     another process keeps off its core just takes fewer tasks, or none: the phase ends when its
-    tasks are done, not when every helper has looked in. Use it in a ``with`` block: the helpers
-    start at the first phase and stop at the end of the block.
-
-    :meth:`map` runs a phase and returns its results. :meth:`start` hands a phase to the helpers
-    and returns at once, so that the calling thread can go on with work of its own (the next
-    batch); the next :meth:`map` or :meth:`wait` takes the tasks no helper took yet, and returns
-    once the phase is done."""
+    tasks are done, not when every helper has looked in. The helpers start at the first phase and
+    stop at :meth:`close` (or at the end of a ``with`` block); after that the calling thread runs
+    every task itself."""
 
     def __init__(self, count: int) -> None:
         self.count = count
         self._inboxes: list[SimpleQueue[_Phase | None]] = []  # one per helper: phases to help with
         self._helpers: list[threading.Thread] = []
+        self._closed = False
 
     def __enter__(self) -> Workers:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the helper threads (each after the phase at hand)."""
+        self._closed = True
         for inbox in self._inboxes:
-            inbox.put(None)  # stop, after the phase at hand
+            inbox.put(None)
         for helper in self._helpers:
             helper.join()
         self._inboxes, self._helpers = [], []
@@ -86,24 +88,17 @@ class Workers:
         """[task(0), ..., task(n - 1)], run by whichever worker is free, and returned when all ran;
         the first exception raised by a task is raised here, after the others ran."""
         phase = _Phase(task, n)
-        if n > 1:
-            self._hand_out(phase)
+        if n > 1 and self.count > 1 and not self._closed:
+            if not self._helpers:
+                for _ in range(self.count - 1):
+                    inbox: SimpleQueue[_Phase | None] = SimpleQueue()
+                    self._helpers.append(threading.Thread(target=_help, args=(inbox,), daemon=True))
+                    self._helpers[-1].start()
+                    self._inboxes.append(inbox)
+            for inbox in self._inboxes:
+                inbox.put(phase)
         phase.work()
         return phase.results_when_done()  # type: ignore[return-value]  # T, as task returned
-
-    def _hand_out(self, phase: _Phase) -> bool:
-        """Give ``phase`` to the helpers (started on the first call); False if there are none."""
-        if self.count == 1:
-            return False
-        if not self._helpers:
-            for _ in range(self.count - 1):
-                inbox: SimpleQueue[_Phase | None] = SimpleQueue()
-                self._helpers.append(threading.Thread(target=_help, args=(inbox,), daemon=True))
-                self._helpers[-1].start()
-                self._inboxes.append(inbox)
-        for inbox in self._inboxes:
-            inbox.put(phase)
-        return True
 
 
 def _help(inbox: SimpleQueue[_Phase | None]) -> None:

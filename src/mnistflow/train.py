@@ -97,8 +97,8 @@ def train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params
     fit_rows, val_rows = _holdout(len(X), hp.validation_fraction, rng)
     batch = min(hp.batch_size or len(fit_rows), len(fit_rows))
     threads = blas_threads()
-    workers = Workers(workers_for(batch, threads))  # their threads start at the first step
-    opt = ParallelOptimizer(hp.optimizer, params, workers, hp.momentum)  # each worker its own rows
+    workers = Workers(workers_for(batch, threads))  # their threads stop with `gradients` below
+    opt = ParallelOptimizer(hp.optimizer, params, workers, hp.momentum)  # steps on every worker
     run = _Run(data, fit_rows, batch, params, opt, rng)
     log.info(
         "%d rows to fit on, %d to validate on; %d step(s) of %d rows per epoch, %d epochs; "
@@ -107,9 +107,8 @@ def train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params
     )
     # a diverging run overflows on its way to a non-finite loss; the loss check reports that
     with (np.errstate(over="ignore", invalid="ignore", divide="ignore"),
-          threadpool_limits(1, user_api="blas"),  # the workers are the threads (see _workers)
-          workers):
-        gradients = Gradients(params, batch, workers)
+          threadpool_limits(1, user_api="blas"),  # the workers are the threads (see _engine)
+          Gradients(params, batch, workers) as gradients):
         # full batch, nothing to move: step on the same rows every epoch, without their zero columns
         full = batch == len(fit_rows) and not hp.shift
         if full:
@@ -133,7 +132,7 @@ def _epochs(run: _Run, gradients: Gradients, full: bool, val: Batch, hp: Hyperpa
         total_ce, total_correct, lr = 0.0, 0, 0.0
         steps = _full_batch(run, gradients, hp) if gather is None else _mini_batches(
             run, gradients, gather, hp)
-        for ce, correct, rows in steps:  # each: the gradient of the next batch, in gradients
+        for ce, correct, rows in steps:  # each: the gradient of the next batch, in gradients.grads
             lr = learning_rate_at(run.step, hp.epochs * run.steps_per_epoch, hp.learning_rate,
                                   hp.lr_schedule, hp.warmup_epochs * run.steps_per_epoch)
             if not math.isfinite(ce):
