@@ -62,6 +62,7 @@ bench: setup  ## benchmarks on full MNIST: make bench IDX_DIR=<directory holding
 	@test -n "$(IDX_DIR)" || { echo "usage: make bench IDX_DIR=<directory holding the four IDX files>"; exit 2; }
 	$(BIN)/python benchmarks/bench_data.py $(IDX_DIR)
 	$(BIN)/python benchmarks/bench_train.py $(IDX_DIR)
+	$(BIN)/python benchmarks/bench_presets.py $(IDX_DIR)
 
 bench-sweep: setup  ## a sweep's runs two at a time against one after another, on the sample
 	$(BIN)/python benchmarks/bench_sweep.py
