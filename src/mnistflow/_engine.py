@@ -5,9 +5,10 @@ maths in another order of work:
 
 - The batch is cut into blocks small enough to stay in cache; a free worker (:mod:`mnistflow._workers`)
   takes the next block (a core slowed by another process just does fewer), and every block writes its
-  own gradient. Then the workers add them up in block order, each its own rows of every gradient: the
-  result does not depend on which thread did what, so it is bit-identical from run to run. The
-  dropout mask of the whole batch is drawn up front from the one generator.
+  own gradient. Then the workers add them up in block order, each its own rows of every gradient
+  (:mod:`mnistflow._sums`): the result does not depend on which thread did what, so it is
+  bit-identical from run to run. The dropout mask of the whole batch is drawn up front from the one
+  generator.
 - Every buffer is allocated once and the products write into it (``out=``): an epoch allocates
   nothing big.
 - Zero input columns (full batches, after :meth:`Gradients.restrict`): each block's products leave
@@ -24,7 +25,8 @@ from typing import NamedTuple
 import numpy as np
 
 from mnistflow import network
-from mnistflow._columns import fold_weights, live_columns, restrict_columns, scatter_add
+from mnistflow._columns import fold_weights, live_columns, restrict_columns
+from mnistflow._sums import BlockGrads
 from mnistflow._workers import Part, Workers, row_parts
 from mnistflow.presets import Hyperparams
 
@@ -115,17 +117,6 @@ def _block_gradients(b: _Block, scratch: _Scratch, out: network.Grads) -> tuple[
     return ce * m, correct
 
 
-@dataclass(frozen=True)
-class _Sum:
-    """What adding up the last batch's gradient needs: its blocks' gradients, their live columns
-    (folded blocks), and the L2 term's weights and factor."""
-
-    blocks: list[network.Grads]
-    columns: list[np.ndarray] | None
-    params: network.Params
-    l2: float
-
-
 class Gradients:
     """Loss gradients of a batch, computed by ``workers`` on blocks of at most ``block`` rows (see
     the module docstring).
@@ -155,7 +146,7 @@ class Gradients:
         self._grads = {f"d{name}": np.empty_like(value) for name, value in params.items()}  # the sum
         self._columns: list[np.ndarray] | None = None  # each block's live columns, see restrict()
         self._restricted: list[Batch] = []  # the full batch's blocks, see restrict()
-        self._last: _Sum | None = None  # the last batch's blocks, to add up
+        self._last: BlockGrads | None = None  # the last batch's blocks, to add up
 
     def __enter__(self) -> Gradients:
         return self
@@ -228,53 +219,20 @@ class Gradients:
                 self._scratch.put(scratch)
 
         results = self._workers.map(block, len(cuts))
-        self._last = _Sum(self._block_grads[: len(cuts)], columns, params, hp.l2)
+        self._last = BlockGrads(self._block_grads[: len(cuts)], columns, params, hp.l2)
         return sum(r[0] for r in results) / n, sum(r[1] for r in results)
 
     @property
     def grads(self) -> network.Grads:
         """The last batch's gradient, dW1 db1 dW2 db2, added up by the workers (at each access)."""
-        alone = self._alone()
+        assert self._last is not None, "no gradient yet"
+        alone = self._last.alone()
         if alone is not None:
             return alone
         self._workers.map(lambda i: self.add_up(self._parts[i]), len(self._parts))
         return self._grads
 
-    def _alone(self) -> network.Grads | None:
-        """A single unfolded block's gradient without L2: the sum itself."""
-        last = self._last
-        assert last is not None, "no gradient yet"
-        return last.blocks[0] if len(last.blocks) == 1 and not last.columns and not last.l2 else None
-
     def add_up(self, part: Part) -> network.Grads:
-        """The rows ``part`` of the last batch's gradient: the blocks' gradients added up in block
-        order, plus the L2 term (a folded block's dW1 goes into the rows of its live columns of dW1,
-        and its last row into db1; see :mod:`mnistflow._columns`). Views of those rows."""
-        last, alone = self._last, self._alone()
-        assert last is not None
-        if alone is not None:
-            return {key: alone[key][part[key[1:]]] for key in alone if key[1:] in part}
-        folded = last.columns is not None
-        for key, value in self._grads.items():
-            rows, blocks = part.get(key[1:]), last.blocks
-            if rows is None or (folded and key in ("dW1", "db1")):
-                continue
-            if len(blocks) > 1:
-                np.add(blocks[0][key][rows], blocks[1][key][rows], out=value[rows])
-                for grads in blocks[2:]:
-                    value[rows] += grads[key][rows]
-            else:
-                value[rows] = blocks[0][key][rows]
-        if last.columns is not None:
-            dW1, db1 = self._grads["dW1"], self._grads["db1"]
-            rows, units = part.get("W1", slice(0, 0)), part.get("b1", slice(0, 0))
-            dW1[rows] = 0
-            db1[units] = 0
-            for live, grads in zip(last.columns, last.blocks, strict=True):
-                scatter_add(dW1, live, grads["dW1"], rows)
-                db1[units] += grads["dW1"][-1, units]
-        for w in ("W1", "W2") if last.l2 else ():  # d/dW l2/2 |W|^2
-            if w in part:
-                W = last.params[w][part[w]]
-                self._grads[f"d{w}"][part[w]] += W * W.dtype.type(last.l2)
-        return {key: value[part[key[1:]]] for key, value in self._grads.items() if key[1:] in part}
+        """The rows ``part`` of the last batch's gradient (see :mod:`mnistflow._sums`): views of them."""
+        assert self._last is not None, "no gradient yet"
+        return self._last.add_up(part, self._grads)
