@@ -128,17 +128,19 @@ def _moved(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return padded[4 - dy : 4 - dy + side, 4 - dx : 4 - dx + side]
 
 
-def test_shift_rows_moves_each_image_by_its_offset() -> None:
+@pytest.mark.parametrize(("side", "shift"), [(6, 2), (9, 4), (5, 4)],
+                         ids=["6x6-by-2", "9x9-by-4", "5x5-by-4"])
+def test_shift_rows_moves_each_image_by_its_offset(side: int, shift: int) -> None:
     rng = np.random.default_rng(0)
-    X = rng.random((30, 36)).astype(np.float32)  # 6x6 images
-    rows = rng.permutation(30)[:20]
-    dy, dx = random_shifts(20, 2, rng)
-    assert set(dy) | set(dx) <= {-2, -1, 0, 1, 2}
-    out = np.full((20, 36), np.nan, dtype=np.float32)
+    X = rng.random((30, side * side)).astype(np.float32) + 1  # no pixel 0, edges included
+    rows = rng.integers(0, 30, 200)
+    dy, dx = random_shifts(200, shift, rng)
+    assert set(dy) | set(dx) == set(range(-shift, shift + 1))
+    out = np.full((200, side * side), np.nan, dtype=np.float32)
     shift_rows(X, rows, dy, dx, out)
     for i, row in enumerate(rows):
-        expected = _moved(X[row].reshape(6, 6), int(dy[i]), int(dx[i]))
-        np.testing.assert_array_equal(out[i].reshape(6, 6), expected)
+        expected = _moved(X[row].reshape(side, side), int(dy[i]), int(dx[i]))
+        np.testing.assert_array_equal(out[i].reshape(side, side), expected)
 
 
 def test_shift_by_one_pixel_down_and_right() -> None:
