@@ -1,7 +1,7 @@
 """CPU use and time of every training preset, and PyTorch CPU on the same recipe in the same run.
 
-    python benchmarks/bench_presets.py DIR [--epochs N] [--presets NAME ...] [--repeat N]
-                                           [--no-torch] [--torch-threads N]
+    python benchmarks/bench_presets.py DIR [--epochs N] [--presets NAME ...] [--set KEY=VALUE ...]
+                                           [--repeat N] [--no-torch] [--torch-threads N]
 
 DIR is a directory holding the four MNIST IDX files, as for ``bench_train.py``; the data is its
 seed split (all 70,000 rows, ``train_test_split(test_size=0.2, random_state=42)``: 56,000 rows to
@@ -23,9 +23,10 @@ compute. (With dropout PyTorch draws its own masks, so after the first step the 
 no preset uses dropout now.) PyTorch uses as many threads as it chooses (``--torch-threads`` to
 set them; it records them). Skipped when torch is not installed (``pip install -e '.[bench]'``).
 
-``--epochs N`` shortens every preset to N epochs (warm-up at most N - 1); ``--repeat N`` runs
-every contender N times, in turns, to see the spread. The table is printed and written to
-``benchmarks/results/bench_presets-<time>.json``.
+``--epochs N`` shortens every preset to N epochs (warm-up at most N - 1); ``--set key=value ...``
+changes training settings of every preset as ``--config`` would (``--set hidden=800``: the ``best``
+recipe on 784-800-10); ``--repeat N`` runs every contender N times, in turns, to see the spread.
+The table is printed and written to ``benchmarks/results/bench_presets-<time>.json``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +50,25 @@ from bench_train import load, peak_rss_mb, torch_available, write_split
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def recipe(preset: str, epochs: int | None) -> Any:
-    """The preset's hyperparameters, shortened to ``epochs`` when given."""
-    from mnistflow.presets import PRESETS
+def recipe(preset: str, epochs: int | None, settings: dict[str, str]) -> Any:
+    """The preset's hyperparameters with ``settings`` on top (as ``--config key=value`` would),
+    shortened to ``epochs`` when given."""
+    from mnistflow.presets import PRESETS, resolve
 
-    hp = PRESETS[preset]
     if epochs:
-        hp = replace(hp, epochs=epochs, warmup_epochs=min(hp.warmup_epochs, epochs - 1))
-    return hp
+        warmup = settings.get("warmup_epochs", PRESETS[preset].warmup_epochs)
+        settings = {**settings, "epochs": str(epochs), "warmup_epochs": str(min(int(warmup), epochs - 1))}
+    return resolve({"preset": preset, **{key: yaml_value(value) for key, value in settings.items()}})
+
+
+def yaml_value(text: str) -> Any:
+    """``800`` -> 800, ``0.1`` -> 0.1, ``adam`` -> "adam": a value as Snakemake's --config reads it."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 # --- PyTorch in place of the gradient engine and the optimizer's step --------------------------------
@@ -120,14 +132,15 @@ class TorchOptimizer:
 
 # --- one contender, in a worker process --------------------------------------------------------------
 
-def run(name: str, split: Path, epochs: int | None, torch_threads: int | None) -> dict[str, Any]:
+def run(name: str, split: Path, epochs: int | None, settings: dict[str, str],
+        torch_threads: int | None) -> dict[str, Any]:
     """Train preset ``name`` (``torch-<preset>``: with PyTorch's compute) and measure it."""
     from mnistflow import network, train
     from mnistflow._io import load_npz
 
     use_torch = name.startswith("torch-")
     preset = name.removeprefix("torch-")
-    hp = recipe(preset, epochs)
+    hp = recipe(preset, epochs, settings)
     extra: dict[str, Any] = {}
     if use_torch:
         import torch
@@ -161,18 +174,21 @@ def run(name: str, split: Path, epochs: int | None, torch_threads: int | None) -
     }
 
 
-def worker(name: str, split: Path, epochs: int | None, torch_threads: int | None) -> None:
-    result = run(name, split, epochs, torch_threads)
+def worker(name: str, split: Path, epochs: int | None, settings: dict[str, str],
+           torch_threads: int | None) -> None:
+    result = run(name, split, epochs, settings, torch_threads)
     result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
 
 # --- the driver ----------------------------------------------------------------------------------
 
-def spawn(name: str, split: Path, epochs: int | None, torch_threads: int | None) -> dict[str, Any]:
+def spawn(name: str, split: Path, epochs: int | None, settings: dict[str, str],
+          torch_threads: int | None) -> dict[str, Any]:
     print(f"... {name} (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
     cmd = [sys.executable, __file__, "--worker", name, "--split", str(split)]
     cmd += ["--epochs", str(epochs)] if epochs else []
+    cmd += ["--set", *(f"{key}={value}" for key, value in settings.items())] if settings else []
     cmd += ["--torch-threads", str(torch_threads)] if torch_threads else []
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -203,14 +219,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, help="train every preset for this many epochs")
     parser.add_argument("--presets", nargs="*", default=list(PRESETS), choices=list(PRESETS),
                         help=f"presets to run (default: all, {' '.join(PRESETS)})")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="training settings on top of every preset's, e.g. hidden=800")
     parser.add_argument("--repeat", type=int, default=1, help="run every contender this many times")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     parser.add_argument("--torch-threads", type=int, help="PyTorch's threads (default: its own choice)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--split", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    settings = dict(item.split("=", 1) for item in args.set)
     if args.worker:
-        worker(args.worker, args.split, args.epochs, args.torch_threads)
+        worker(args.worker, args.split, args.epochs, settings, args.torch_threads)
         return 0
     if args.mnist is None:
         parser.error("the MNIST folder is required")
@@ -225,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "machine": platform.machine(),
         "cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
         "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-        or "all cores", "epochs": args.epochs or "each preset's", "load_start": os.getloadavg(),
+        or "all cores", "epochs": args.epochs or "each preset's", "settings": settings,
+        "load_start": os.getloadavg(),
     }
     results: list[tuple[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -234,13 +254,14 @@ def main(argv: list[str] | None = None) -> int:
         for preset in args.presets:  # a preset's contenders in turns, one after the other
             contenders = [name for name in names if name.removeprefix("torch-") == preset]
             for _ in range(args.repeat):
-                results += [(name, spawn(name, split, args.epochs, args.torch_threads))
+                results += [(name, spawn(name, split, args.epochs, settings, args.torch_threads))
                             for name in contenders]
     info["load_end"] = os.getloadavg()
 
+    changed = "".join(f", {key}={value}" for key, value in settings.items())
     print(f"\nPresets on the full MNIST seed split ({info['date']}, {info['cpus']} CPUs, BLAS threads: "
           f"{info['blas_threads']}, load average {info['load_start'][0]:.2f} at the start, "
-          f"{info['load_end'][0]:.2f} at the end)")
+          f"{info['load_end'][0]:.2f} at the end{changed})")
     print(table(results))
     for preset in args.presets:
         ours = [r["seconds"] for n, r in results if n == preset and "seconds" in r]
