@@ -47,6 +47,7 @@ def test_parallel_step_gives_the_bytes_of_the_one_thread_step(
             given = _Given(grads)
             parallel.step(given, 0.01 * (step + 1))
             one_thread.step(grads, 0.01 * (step + 1))
+            parallel.wait()
             for name, value in params.items():
                 assert value.tobytes() == alone[name].tobytes(), (name, step)
     assert len(given.parts) == workers  # one part per worker, each asked for once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -27,6 +28,35 @@ def test_results_come_in_task_order_whichever_worker_ran_them() -> None:
         assert workers.map(lambda i: i * i, 50) == [i * i for i in range(50)]
         assert workers.map(lambda i: i, 1) == [0]
         assert workers.map(lambda i: i, 0) == []
+
+
+def test_a_started_phase_ends_before_the_next_one_begins() -> None:
+    done: list[str] = []
+
+    def slow(i: int) -> None:
+        time.sleep(0.05)
+        done.append(f"started {i}")
+
+    for count in (1, 2, 3):
+        done.clear()
+        with Workers(count) as workers:
+            workers.start(slow, 4)  # with helpers, returns before the tasks are done
+            workers.map(lambda i: done.append(f"mapped {i}"), 2)
+            assert sorted(done[:4]) == [f"started {i}" for i in range(4)], count
+            workers.start(slow, 2)
+            workers.wait()
+            assert sorted(done[6:]) == ["started 0", "started 1"], count
+
+
+def test_a_started_phase_raises_its_error_at_the_wait() -> None:
+    def fail(i: int) -> None:
+        raise ValueError(f"task {i}")
+
+    with Workers(2) as workers:
+        workers.start(fail, 1)
+        with pytest.raises(ValueError, match="task 0"):
+            workers.wait()
+        workers.wait()  # nothing left to wait for
 
 
 def test_a_single_worker_runs_the_tasks_in_the_calling_thread() -> None:

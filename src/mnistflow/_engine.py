@@ -218,6 +218,7 @@ class Gradients:
             finally:
                 self._scratch.put(scratch)
 
+        # the map first finishes the optimizer's update of the last step, which reads self._last
         results = self._workers.map(block, len(cuts))
         self._last = BlockGrads(self._block_grads[: len(cuts)], columns, params, hp.l2)
         return sum(r[0] for r in results) / n, sum(r[1] for r in results)

@@ -61,13 +61,19 @@ class Workers:
     another process keeps off its core just takes fewer tasks, or none: the phase ends when its
     tasks are done, not when every helper has looked in. The helpers start at the first phase and
     stop at :meth:`close` (or at the end of a ``with`` block); after that the calling thread runs
-    every task itself."""
+    every task itself.
+
+    :meth:`map` runs a phase and returns its results. :meth:`start` hands a phase to the helpers and
+    returns at once, so that the calling thread can go on with work of its own; the next
+    :meth:`map` (or :meth:`wait`) first does the tasks of that phase no helper took yet and waits
+    for the others, so phases never overlap."""
 
     def __init__(self, count: int) -> None:
         self.count = count
         self._inboxes: list[SimpleQueue[_Phase | None]] = []  # one per helper: phases to help with
         self._helpers: list[threading.Thread] = []
         self._closed = False
+        self._pending: _Phase | None = None  # the phase start() began
 
     def __enter__(self) -> Workers:
         return self
@@ -76,7 +82,8 @@ class Workers:
         self.close()
 
     def close(self) -> None:
-        """Stop the helper threads (each after the phase at hand)."""
+        """Finish the phase at hand, and stop the helper threads."""
+        self.wait()
         self._closed = True
         for inbox in self._inboxes:
             inbox.put(None)
@@ -87,18 +94,45 @@ class Workers:
     def map(self, task: Callable[[int], T], n: int) -> list[T]:
         """[task(0), ..., task(n - 1)], run by whichever worker is free, and returned when all ran;
         the first exception raised by a task is raised here, after the others ran."""
+        self.wait()
         phase = _Phase(task, n)
-        if n > 1 and self.count > 1 and not self._closed:
-            if not self._helpers:
-                for _ in range(self.count - 1):
-                    inbox: SimpleQueue[_Phase | None] = SimpleQueue()
-                    self._helpers.append(threading.Thread(target=_help, args=(inbox,), daemon=True))
-                    self._helpers[-1].start()
-                    self._inboxes.append(inbox)
-            for inbox in self._inboxes:
-                inbox.put(phase)
+        if n > 1:
+            self._hand_out(phase)
         phase.work()
         return phase.results_when_done()  # type: ignore[return-value]  # T, as task returned
+
+    def start(self, task: Callable[[int], object], n: int) -> None:
+        """Begin task(0), ..., task(n - 1) on the helpers and return at once (with no helper, run
+        them first); the next :meth:`map` or :meth:`wait` does what they did not take yet."""
+        self.wait()
+        phase = _Phase(task, n)
+        if self._hand_out(phase):
+            self._pending = phase
+        else:
+            phase.work()
+            phase.results_when_done()
+
+    def wait(self) -> None:
+        """Help with the phase :meth:`start` began, and return when it is done (raising the first
+        exception of its tasks)."""
+        phase, self._pending = self._pending, None
+        if phase is not None:
+            phase.work()
+            phase.results_when_done()
+
+    def _hand_out(self, phase: _Phase) -> bool:
+        """Give ``phase`` to the helpers (started on the first call); False if there are none."""
+        if self.count == 1 or self._closed:
+            return False
+        if not self._helpers:
+            for _ in range(self.count - 1):
+                inbox: SimpleQueue[_Phase | None] = SimpleQueue()
+                self._helpers.append(threading.Thread(target=_help, args=(inbox,), daemon=True))
+                self._helpers[-1].start()
+                self._inboxes.append(inbox)
+        for inbox in self._inboxes:
+            inbox.put(phase)
+        return True
 
 
 def _help(inbox: SimpleQueue[_Phase | None]) -> None:

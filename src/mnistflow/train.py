@@ -141,6 +141,7 @@ def _epochs(run: _Run, gradients: Gradients, full: bool, val: Batch, hp: Hyperpa
             total_ce += ce * rows
             total_correct += correct
             run.step += 1
+        run.opt.wait()  # the last step's update
         n_fit = len(run.fit_rows)
         loss = total_ce / n_fit + _l2_penalty(run.params, hp.l2)
         if not math.isfinite(loss):
