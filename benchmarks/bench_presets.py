@@ -129,6 +129,9 @@ class TorchOptimizer:
             group["lr"] = lr
         self.optimizer.step()
 
+    def wait(self) -> None:
+        """PyTorch's step is done when it returns."""
+
 
 # --- one contender, in a worker process --------------------------------------------------------------
 
