@@ -78,12 +78,16 @@ class Distortions:
         return bool(self.elastic_alpha or self.rotation or self.scale or self.shear)
 
     def describe(self) -> str:
-        """The transforms that are on, in words, e.g. 'elastic (alpha 34, sigma 4), rotation +-10 deg'."""
-        parts = [f"elastic (alpha {self.elastic_alpha:g}, sigma {self.elastic_sigma:g})"] * bool(
-            self.elastic_alpha)
-        parts += [f"rotation +-{self.rotation:g} deg"] * bool(self.rotation)
-        parts += [f"scale 1 +- {self.scale:g}"] * bool(self.scale)
-        parts += [f"shear +-{self.shear:g}"] * bool(self.shear)
+        """The transforms that are on, in words: 'elastic (alpha 34, sigma 4), rotation +-10 deg'."""
+        parts = []
+        if self.elastic_alpha:
+            parts.append(f"elastic (alpha {self.elastic_alpha:g}, sigma {self.elastic_sigma:g})")
+        if self.rotation:
+            parts.append(f"rotation +-{self.rotation:g} deg")
+        if self.scale:
+            parts.append(f"scale 1 +- {self.scale:g}")
+        if self.shear:
+            parts.append(f"shear +-{self.shear:g}")
         return ", ".join(parts) or "none"
 
 
