@@ -7,13 +7,15 @@ Every output pixel p = (y, x) reads its image once, at the point
     s(p) = c + M (p - c) + alpha * (G U G)(p)        c = (side/2, side/2), the centre
     M    = A^-1,  A = f R(theta) H(h)                 the affine map, inverted: where p comes from
 
-- **elastic**: U is uniform(-1, 1) noise, one (side, side) field per image for each of the two
-  components (y, x); G is a Gaussian of std ``elastic_sigma`` as a (side, side) matrix, so G U G
-  smooths the noise along y and along x, and ``elastic_alpha`` scales it to pixels (Simard: sigma 4,
-  alpha 34: a displacement of about 1.4 pixels, varying smoothly across the digit);
-- **rotation** R(theta), theta uniform in +-``rotation`` degrees; **scale**: the digit's size times
-  f, uniform in 1 +- ``scale``; **shear** H(h): each row moved sideways by h times its height above
-  the centre, h uniform in +-``shear``.
+- **elastic**: U is uniform(-1, 1) noise (in steps of 2^-15), one (side, side) field per image for
+  each of the two components (y, x); G is a Gaussian of std ``elastic_sigma`` as a (side, side)
+  matrix, so G U G smooths the noise along y and along x, and ``elastic_alpha`` scales it to pixels
+  (Simard: sigma 4, alpha 34: each component's std is 1.4 pixels in the middle of the frame,
+  varying smoothly across the digit);
+- **rotation** R(theta) = [[cos, -sin], [sin, cos]] on (y, x), theta uniform in +-``rotation``
+  degrees (y points down, so theta > 0 turns the digit anticlockwise); **scale**: the digit's size times
+  f, uniform in 1 +- ``scale``; **shear** H(h) = [[1, 0], [h, 1]]: each row moved sideways by h
+  times its distance from the centre row (x += h y), h uniform in +-``shear``.
 
 The value at s(p) is interpolated bilinearly between the four nearest pixels; outside the frame the
 image is 0 (background). One sampling for all of it, so a digit is blurred once, not once per
@@ -65,7 +67,7 @@ class Distortions:
     elastic_sigma: float = 4.0  # pixels: std of the Gaussian that smooths it (Simard: 4)
     rotation: float = 0.0  # degrees: turned by up to this much either way
     scale: float = 0.0  # size times a factor uniform in 1 +- scale
-    shear: float = 0.0  # rows moved sideways by up to this times their height above the centre
+    shear: float = 0.0  # rows moved sideways by up to this times their distance from the centre row
 
     @classmethod
     def of(cls, settings: object) -> Distortions:

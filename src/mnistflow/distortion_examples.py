@@ -44,7 +44,7 @@ def make_examples(X: np.ndarray, labels: np.ndarray, d: Distortions, seed: int,
     j = per_digit if d.on else 0
     distorted = np.empty((len(first) * j, X.shape[1]), np.float32)  # (k j, D)
     distort_rows(digits, np.repeat(np.arange(len(first)), j), d, distortion_rng(seed, 0), distorted)
-    return Examples(digits, distorted.reshape(len(first), j, -1), labels[first].astype(np.int64),
+    return Examples(digits, distorted.reshape(len(first), j, X.shape[1]), labels[first].astype(np.int64),
                     d.describe())
 
 

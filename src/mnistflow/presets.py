@@ -49,7 +49,7 @@ class Hyperparams:
     elastic_sigma: float = 4.0  # pixels: std of the Gaussian that smooths it
     rotation: float = 0.0  # degrees: random rotation by up to this much either way
     scale: float = 0.0  # random resizing by a factor in 1 +- scale
-    shear: float = 0.0  # random shear: rows moved sideways by up to this times their height
+    shear: float = 0.0  # random shear: rows moved sideways by up to this x their distance from the middle
     validation_fraction: float = 0.0  # share of training rows held out to monitor (0: none)
     patience: int = 0  # early stopping: epochs without better validation accuracy (0: off)
     init: str = "small"  # small: randn * 0.01 (the exercise's); he: randn * sqrt(2 / fan_in)
