@@ -176,9 +176,12 @@ def _header_only(path: Path) -> None:
          "the top level: 'test' is a required property", "results/report.html"),
         ("results/training_log.csv", _header_only, "report", "train",
          "the training log has no rows", "results/report.html"),
+        ("results/distortions.npz", _truncate, "report", "train",
+         "not a readable .npz file", "results/report.html"),
     ],
     ids=["parquet-truncated", "split-truncated", "split-nan", "model-truncated", "model-shape",
-         "model-text-weights", "model-meta-number", "metrics-empty", "log-header-only"],
+         "model-text-weights", "model-meta-number", "metrics-empty", "log-header-only",
+         "distortions-truncated"],
 )
 def test_damaged_file_is_named_with_the_command_to_rebuild_it(
     finished_copy: Workflow, target: str, damage: Callable[[Path], None], stage: str,
