@@ -1,6 +1,7 @@
 """Stage train: data/processed/split.npz -> results/model.npz + results/training_log.csv."""
 
-from mnistflow._stage import log, run
+from _workflow import run_stage
+from mnistflow._stage import log
 from mnistflow.checks import load_split
 from mnistflow.history import write_history
 from mnistflow.model import save_model
@@ -21,4 +22,4 @@ def main() -> None:
     write_history(snakemake.output.history, history)
 
 
-run("train", main, snakemake.log[0], rebuild={snakemake.input.split: "prepare"})
+run_stage("train", main, snakemake.log[0], {snakemake.input.split: "prepare"})
