@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # `_workflow` as in a job, where Snakemake's script preamble appends the scripts' folder to sys.path.
 sys.path.append(str(ROOT / "scripts"))
 # What a user's checkout holds that the workflow needs (outputs, logs and .snakemake are not copied).
-WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "profiles", "environment.yml")
+WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "profiles", "environment.yml",
+                  "environment.post-deploy.sh")
 
 
 @contextlib.contextmanager
