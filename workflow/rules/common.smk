@@ -21,7 +21,7 @@ from snakemake.exceptions import WorkflowError
 # which clone to install. Parsing the workflow needs only the package's pure-Python helpers below
 # (the standard library, PyYAML and jsonschema, which come with Snakemake; no NumPy), so a Snakemake
 # without the package (e.g. with --software-deployment-method conda) takes them from this checkout.
-os.environ["MNISTFLOW_PROJECT"] = str(workflow.basedir)
+os.environ.update(MNISTFLOW_PROJECT=str(workflow.basedir))
 if importlib.util.find_spec("mnistflow") is None:
     sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from mnistflow._provenance import code_digest, files_digest
