@@ -68,8 +68,11 @@ def _post_deploy(
 
 
 def test_the_conda_environment_gets_the_project_itself(tmp_path: Path) -> None:
-    # Snakemake runs `<env file without .yml>.post-deploy.sh` in the new environment, from a copy in
-    # .snakemake/conda/, with its own environment variables, where common.smk set MNISTFLOW_PROJECT
+    # every rule's environment is environment.yml, and Snakemake runs `<it without .yml>.post-deploy.sh`
+    # in the new environment, from a copy in .snakemake/conda/, with its own environment variables,
+    # where common.smk set MNISTFLOW_PROJECT
+    rules = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+    assert set(re.findall(r"conda:\n\s+(.+)\n", rules)) == {'"../../environment.yml"'}
     script = ROOT / "environment.post-deploy.sh"
     copy = tmp_path / ".snakemake" / "conda" / "0123abcd.post-deploy.sh"
     copy.parent.mkdir(parents=True)
