@@ -1,7 +1,8 @@
 """Stage report: metrics.json + predictions + training log + distortion examples -> figures and
 results/report.html."""
 
-from mnistflow._stage import log, run
+from _workflow import run_stage
+from mnistflow._stage import log
 from mnistflow.checks import load_split
 from mnistflow.distortion_examples import load_examples
 from mnistflow.evaluate import load_predictions, read_metrics
@@ -34,6 +35,6 @@ def main() -> None:
 
 inp = snakemake.input
 # the rule that makes each input, for the message about a damaged one
-rebuild = {inp.metrics: "evaluate", inp.predictions: "evaluate", inp.history: "train",
-           inp.distortions: "train", inp.split: "prepare"}
-run("report", main, snakemake.log[0], rebuild)
+makers = {inp.metrics: "evaluate", inp.predictions: "evaluate", inp.history: "train",
+          inp.distortions: "train", inp.split: "prepare"}
+run_stage("report", main, snakemake.log[0], makers)

@@ -1,7 +1,8 @@
 """Stage train: data/processed/split.npz -> results/model.npz + results/training_log.csv
 + results/distortions.npz."""
 
-from mnistflow._stage import log, run
+from _workflow import run_stage
+from mnistflow._stage import log
 from mnistflow.checks import load_split
 from mnistflow.distort import Distortions
 from mnistflow.distortion_examples import make_examples, save_examples
@@ -27,4 +28,4 @@ def main() -> None:
                   make_examples(X, Y.argmax(axis=1), Distortions.of(hp), hp.seed))
 
 
-run("train", main, snakemake.log[0], rebuild={snakemake.input.split: "prepare"})
+run_stage("train", main, snakemake.log[0], {snakemake.input.split: "prepare"})
