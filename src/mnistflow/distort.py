@@ -100,6 +100,31 @@ def distortion_rng(seed: int, epoch: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_STREAM, epoch)))
 
 
+@dataclass
+class Work:
+    """The arrays of a chunk of m images, allocated once for all the chunks of a call: a fresh array
+    per chunk would cost page faults on every touch (the allocator gives big blocks back to the
+    system), more than the arithmetic on them."""
+
+    points: np.ndarray  # (2, side, m, side) the displacements, then the points sampled, then weights
+    along_x: np.ndarray  # (side * m, side) the noise smoothed along x
+    padded: np.ndarray  # (m, side + 3, side + 3) the images in a frame of zeros
+    corner: np.ndarray  # (2, side, m, side) the top-left pixel around each point
+    first_pixel: np.ndarray  # (1, m, 1) flat index of each padded image's first pixel
+    index32: np.ndarray  # (side, m, side) int32
+    index: np.ndarray  # (side, m, side) intp: flat index of each point's top-left pixel
+    taps: np.ndarray  # (4, side, m, side) the four pixels around each point
+
+    @classmethod
+    def allocate(cls, m: int, side: int) -> Work:
+        width = side + 3
+        first = (np.arange(m, dtype=np.float32) * np.float32(width * width))[None, :, None]
+        return cls(np.empty((2, side, m, side), np.float32), np.empty((side * m, side), np.float32),
+                   np.zeros((m, width, width), np.float32), np.empty((2, side, m, side), np.float32),
+                   first, np.empty((side, m, side), np.int32), np.empty((side, m, side), np.intp),
+                   np.empty((4, side, m, side), np.float32))
+
+
 def gaussian_matrix(side: int, sigma: float) -> np.ndarray:
     """G (side, side), G[i, j] = g(i - j) with g a Gaussian of std sigma, cut at 4 sigma and
     normalised: G @ v smooths v along its first axis, zero outside the frame (exactly
@@ -188,8 +213,9 @@ def bilinear(images: np.ndarray, points: np.ndarray, out: np.ndarray, work: Work
     corner[0] *= width
     corner[0] += corner[1]
     corner[0] += work.first_pixel  # (side, m, side) flat index of the top left (exact: below 2^24)
-    np.copyto(work.index32, corner[0], casting="unsafe")  # float -> int32 -> intp: 3x faster than
-    np.copyto(work.index, work.index32)  # float -> intp
+    # float32 -> int32 -> intp: together 3x faster than float32 -> intp
+    np.copyto(work.index32, corner[0], casting="unsafe")
+    np.copyto(work.index, work.index32)  # (side, m, side)
     flat = work.padded.reshape(-1)
     for tap, shift in zip(work.taps, (0, 1, width, width + 1), strict=True):
         flat[shift:].take(work.index, out=tap, mode="clip")  # (side, m, side) every index is valid
@@ -207,51 +233,28 @@ def bilinear(images: np.ndarray, points: np.ndarray, out: np.ndarray, work: Work
     return out
 
 
-@dataclass
-class Work:
-    """The arrays of a chunk of m images, allocated once for all the chunks of a call: a fresh array
-    per chunk would cost page faults on every touch (the allocator gives big blocks back to the system)."""
-
-    along_x: np.ndarray  # (side * m, side) the noise smoothed along x
-    padded: np.ndarray  # (m, side + 3, side + 3) the images in a frame of zeros
-    corner: np.ndarray  # (2, side, m, side) the top-left pixel around each point
-    first_pixel: np.ndarray  # (1, m, 1) flat index of each padded image's first pixel
-    index32: np.ndarray  # (side, m, side) int32
-    index: np.ndarray  # (side, m, side) intp: flat index of each point's top-left pixel
-    taps: np.ndarray  # (4, side, m, side) the four pixels around each point
-
-    @classmethod
-    def allocate(cls, m: int, side: int) -> Work:
-        width = side + 3
-        first = (np.arange(m, dtype=np.float32) * np.float32(width * width))[None, :, None]
-        return cls(np.empty((side * m, side), np.float32), np.zeros((m, width, width), np.float32),
-                   np.empty((2, side, m, side), np.float32), first,
-                   np.empty((side, m, side), np.int32), np.empty((side, m, side), np.intp),
-                   np.empty((4, side, m, side), np.float32))
-
-
 def distort_rows(
     X: np.ndarray, rows: np.ndarray, d: Distortions, rng: np.random.Generator, out: np.ndarray
 ) -> np.ndarray:
     """out[i] = image X[rows[i]] distorted by ``d``: its own random elastic field and affine map.
 
-    X (N, side*side) flattened square images; rows (n,); out (n, side*side) float32, written in
-    full. With every transform off, a copy that draws nothing.
+    X (N, side*side) flattened square images; rows (n,); out (n, side*side), written in full
+    (computed in float32). With every transform off, a copy that draws nothing.
     """
     if not d.on:
         return np.take(X, rows, axis=0, out=out)
     side = image_side(X.shape[1])
-    work, points = None, np.empty(0, np.float32)
+    work = None
     for start in range(0, len(rows), CHUNK_ROWS):
         part = rows[start : start + CHUNK_ROWS]  # (m,)
         m = len(part)
-        if work is None or work.index.shape[1] != m:  # the first chunk, and a shorter last one
-            work, points = Work.allocate(m, side), np.empty((2, side, m, side), np.float32)
+        if work is None or len(work.padded) != m:  # the first chunk, and a shorter last one
+            work = Work.allocate(m, side)
         if d.elastic_alpha:
-            elastic_fields(d.elastic_alpha, d.elastic_sigma, rng, points, work)  # (2, side, m, side)
+            elastic_fields(d.elastic_alpha, d.elastic_sigma, rng, work.points, work)  # (2, side, m, side)
         else:
-            points.fill(0)
-        sampling_points(sampling_matrices(*affine_parameters(m, d, rng)), points)
-        bilinear(X[part].reshape(m, side, side), points, out[start : start + m].reshape(m, side, side),
-                 work)
+            work.points.fill(0)
+        sampling_points(sampling_matrices(*affine_parameters(m, d, rng)), work.points)
+        bilinear(X[part].reshape(m, side, side), work.points,
+                 out[start : start + m].reshape(m, side, side), work)
     return out
