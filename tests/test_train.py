@@ -184,8 +184,12 @@ SMALL_FRONTIER = replace(PRESETS["frontier"], hidden=16, epochs=4, batch_size=32
                          elastic_sigma=1.5)
 
 
-@pytest.mark.parametrize("hp", [SMALL_EXERCISE, SMALL_BEST, SMALL_FRONTIER, replace(SMALL_FRONTIER, shift=1)],
-                         ids=["exercise", "best", "frontier", "frontier-and-shifts"])
+@pytest.mark.parametrize(
+    "hp",
+    [SMALL_EXERCISE, SMALL_BEST, SMALL_FRONTIER, replace(SMALL_FRONTIER, shift=1),
+     replace(SMALL_FRONTIER, batch_size=0, optimizer="sgd", learning_rate=0.5)],
+    ids=["exercise", "best", "frontier", "frontier-and-shifts", "frontier-full-batch"],
+)
 def test_same_config_and_seed_give_bit_identical_weights(hp: Hyperparams) -> None:
     X, Y = _blobs()
     first, history1 = train(X, Y, hp)
