@@ -7,7 +7,7 @@ of 256, a cosine learning-rate schedule after a one-epoch warm-up, and random +-
 every training image, anew each epoch (98.7-98.8 % on full MNIST in about 40 s on 2 cores).
 ``frontier`` is the record recipe for one hidden layer (Simard, Steinkraus and Platt 2003): 800
 hidden units trained like ``best`` on digits elastically and affinely distorted anew every epoch
-(:mod:`mnistflow.distort`), for 100 epochs.
+(:mod:`mnistflow.distort`), for 200 epochs.
 
 In config/config.yaml every training key defaults to ``null``, meaning "the preset's value";
 :func:`resolve` fills them in, so the rule's ``params:`` carry the values actually used and
@@ -100,7 +100,7 @@ PRESETS: dict[str, Hyperparams] = {
     "frontier": replace(
         _BEST,
         hidden=800,
-        epochs=100,
+        epochs=200,  # 100 epochs: 99.14 % on the seed split, 200: 99.23 % (dropout 0.2: 99.21 %)
         learning_rate=0.002,
         shift=0,  # the affine and elastic distortions move the digits already
         elastic_alpha=34.0,  # Simard et al.'s alpha and sigma
