@@ -1,27 +1,30 @@
 """Stage sweep_compare: every run's metrics, training log and benchmark -> comparison.csv,
 best.yaml (the run with the best validation accuracy) and comparison.html."""
 
+from _workflow import config_command, read_benchmark, run_stage
 from mnistflow._io import write_text
-from mnistflow._stage import log, run
+from mnistflow._stage import log
 from mnistflow.compare import RunFiles, best_yaml, load, write_csv
 from mnistflow.compare_page import write_page
 
 
 def main() -> None:
     inp, out, sweep = snakemake.input, snakemake.output, snakemake.params.sweep
+    trained = [read_benchmark(path) for path in inp.bench_train]  # each run's train job
     runs = [
         RunFiles(folder=r["folder"], line=r["line"], settings=r["settings"], config=r["config"],
-                 metrics=metrics, history=history, benchmark=bench, report=report)
-        for r, metrics, history, bench, report in zip(
-            sweep["runs"], inp.metrics, inp.history, inp.bench_train, inp.reports, strict=True)
+                 metrics=metrics, history=history, report=report,
+                 train_seconds=train.seconds, peak_memory_mb=train.max_rss)
+        for r, metrics, history, report, train in zip(
+            sweep["runs"], inp.metrics, inp.history, inp.reports, trained, strict=True)
     ]
     comparison = load(sweep["name"], sweep["table"], sweep["columns"], runs)
     write_csv(out.csv, comparison)
-    write_text(out.best, best_yaml(comparison, out.html))
-    write_page(comparison, out.html)
+    write_text(out.best, best_yaml(comparison, out.html, config_command(out.best)))
+    write_page(comparison, out.html, config_command(out.best))
     chosen = comparison.chosen
     log.info("chose %s of %d runs: validation accuracy %.4f, test accuracy %.4f -> %s",
              chosen.files.folder, len(runs), chosen.val_accuracy, chosen.test_accuracy, out.html)
 
 
-run("sweep_compare", main, snakemake.log[0])
+run_stage("sweep_compare", main, snakemake.log[0])

@@ -1,10 +1,11 @@
 """Stage evaluate: model.npz + split.npz -> results/metrics.json + results/predictions.npz."""
 
+from _workflow import run_stage, stage_seconds
 from mnistflow import network
 from mnistflow._io import save_npz, write_json
-from mnistflow._stage import log, run
+from mnistflow._stage import log
 from mnistflow.checks import load_split
-from mnistflow.evaluate import check_compatible, metrics, stage_seconds
+from mnistflow.evaluate import check_compatible, metrics
 from mnistflow.model import load_model
 
 
@@ -32,5 +33,5 @@ def main() -> None:
 
 inp = snakemake.input
 # the rule that makes each input, for the message about a damaged one
-rebuild = {inp.model: "train", inp.split: "prepare", inp.parquet: "fetch_mnist"}
-run("evaluate", main, snakemake.log[0], rebuild)
+makers = {inp.model: "train", inp.split: "prepare", inp.parquet: "fetch_mnist"}
+run_stage("evaluate", main, snakemake.log[0], makers)

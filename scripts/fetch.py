@@ -1,7 +1,8 @@
 """Stage fetch_mnist: source -> data/raw/mnist.parquet (uint8 pixels, labels, origin, index)."""
 
+from _workflow import run_stage
 from mnistflow import sources
-from mnistflow._stage import log, run
+from mnistflow._stage import log
 from mnistflow.data import write_parquet
 
 
@@ -12,4 +13,4 @@ def main() -> None:
              snakemake.output.parquet)
 
 
-run("fetch_mnist", main, snakemake.log[0])
+run_stage("fetch_mnist", main, snakemake.log[0])

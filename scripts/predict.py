@@ -1,6 +1,7 @@
 """Stage predict: model.npz + the images in the `images` folder -> results/predictions.csv + .html."""
 
-from mnistflow._stage import log, run
+from _workflow import run_stage
+from mnistflow._stage import log
 from mnistflow.image_folder import image_files
 from mnistflow.model import load_model
 from mnistflow.predict import classify, write_csv
@@ -21,4 +22,4 @@ def main() -> None:
              len(predictions), snakemake.params.folder, out.html)
 
 
-run("predict", main, snakemake.log[0], {snakemake.input.model: "train"})
+run_stage("predict", main, snakemake.log[0], {snakemake.input.model: "train"})

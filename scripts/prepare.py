@@ -1,7 +1,8 @@
 """Stage prepare: data/raw/mnist.parquet -> data/processed/split.npz (normalised, one-hot, split)."""
 
+from _workflow import run_stage
 from mnistflow._io import save_npz
-from mnistflow._stage import log, run
+from mnistflow._stage import log
 from mnistflow.data import read_parquet
 from mnistflow.prepare import split
 
@@ -15,4 +16,4 @@ def main() -> None:
              len(arrays["y_test"]), p.split, p.dtype, snakemake.output.split)
 
 
-run("prepare", main, snakemake.log[0], rebuild={snakemake.input.parquet: "fetch_mnist"})
+run_stage("prepare", main, snakemake.log[0], {snakemake.input.parquet: "fetch_mnist"})

@@ -1,10 +1,19 @@
-"""Stage report: metrics.json + predictions + training log -> figures and results/report.html."""
+"""Stage report: metrics.json + predictions + training log + distortion examples -> figures and
+results/report.html."""
 
-from mnistflow._stage import log, run
+from _workflow import run_stage
+from mnistflow._stage import log
 from mnistflow.checks import load_split
+from mnistflow.distortion_examples import load_examples
 from mnistflow.evaluate import load_predictions, read_metrics
 from mnistflow.history import read_history
-from mnistflow.report import plot_confusion, plot_loss, plot_misclassified, render_html
+from mnistflow.report import (
+    plot_confusion,
+    plot_distortions,
+    plot_loss,
+    plot_misclassified,
+    render_html,
+)
 
 
 def main() -> None:
@@ -15,13 +24,17 @@ def main() -> None:
     plot_loss(read_history(inp.history), out.loss)
     plot_confusion(metrics["confusion_matrix"], out.confusion)
     plot_misclassified(images, pred["y_true"], pred["y_pred"], out.misclassified)
-    render_html(metrics, {"loss": out.loss, "confusion": out.confusion,
-                          "misclassified": out.misclassified}, out.html)
+    examples = load_examples(inp.distortions)
+    plot_distortions(examples, out.distortions)
+    figures = {"loss": out.loss, "confusion": out.confusion, "misclassified": out.misclassified}
+    if examples.distorted.shape[1]:  # the run used distortions
+        figures["distortions"] = out.distortions
+    render_html(metrics, figures, out.html)
     log.info("wrote %s", out.html)
 
 
 inp = snakemake.input
 # the rule that makes each input, for the message about a damaged one
-rebuild = {inp.metrics: "evaluate", inp.predictions: "evaluate", inp.history: "train",
-           inp.split: "prepare"}
-run("report", main, snakemake.log[0], rebuild)
+makers = {inp.metrics: "evaluate", inp.predictions: "evaluate", inp.history: "train",
+          inp.distortions: "train", inp.split: "prepare"}
+run_stage("report", main, snakemake.log[0], makers)

@@ -1,7 +1,11 @@
-"""Stage train: data/processed/split.npz -> results/model.npz + results/training_log.csv."""
+"""Stage train: data/processed/split.npz -> results/model.npz + results/training_log.csv
++ results/distortions.npz."""
 
-from mnistflow._stage import log, run
+from _workflow import run_stage
+from mnistflow._stage import log
 from mnistflow.checks import load_split
+from mnistflow.distort import Distortions
+from mnistflow.distortion_examples import make_examples, save_examples
 from mnistflow.history import write_history
 from mnistflow.model import save_model
 from mnistflow.presets import Hyperparams
@@ -19,6 +23,9 @@ def main() -> None:
     params, history = train(X, Y, hp)
     save_model(snakemake.output.model, params, hp)
     write_history(snakemake.output.history, history)
+    # a few digits and distortions of them, for the report
+    save_examples(snakemake.output.distortions,
+                  make_examples(X, Y.argmax(axis=1), Distortions.of(hp), hp.seed))
 
 
-run("train", main, snakemake.log[0], rebuild={snakemake.input.split: "prepare"})
+run_stage("train", main, snakemake.log[0], {snakemake.input.split: "prepare"})

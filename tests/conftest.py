@@ -17,8 +17,12 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The stage scripts' helper (scripts/_workflow.py: what they know of Snakemake), importable as
+# `_workflow` as in a job, where Snakemake's script preamble appends the scripts' folder to sys.path.
+sys.path.append(str(ROOT / "scripts"))
 # What a user's checkout holds that the workflow needs (outputs, logs and .snakemake are not copied).
-WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "profiles", "environment.yml")
+WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "profiles", "environment.yml",
+                  "environment.post-deploy.sh")
 
 
 @contextlib.contextmanager

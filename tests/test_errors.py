@@ -176,9 +176,12 @@ def _header_only(path: Path) -> None:
          "the top level: 'test' is a required property", "results/report.html"),
         ("results/training_log.csv", _header_only, "report", "train",
          "the training log has no rows", "results/report.html"),
+        ("results/distortions.npz", _truncate, "report", "train",
+         "not a readable .npz file", "results/report.html"),
     ],
     ids=["parquet-truncated", "split-truncated", "split-nan", "model-truncated", "model-shape",
-         "model-text-weights", "model-meta-number", "metrics-empty", "log-header-only"],
+         "model-text-weights", "model-meta-number", "metrics-empty", "log-header-only",
+         "distortions-truncated"],
 )
 def test_damaged_file_is_named_with_the_command_to_rebuild_it(
     finished_copy: Workflow, target: str, damage: Callable[[Path], None], stage: str,
@@ -251,13 +254,15 @@ def test_diverging_training_names_the_learning_rate_and_writes_no_model(
 
 
 
+# a stage script's last line, as in scripts/train.py (its folder on sys.path, as Snakemake puts it)
 _FAIL_ON = """
 import sys
-from mnistflow._stage import run
+sys.path.append(sys.argv[3])
+from _workflow import run_stage
 from mnistflow.errors import DataError
 def main():
     raise DataError(sys.argv[1], "damaged")
-run("train", main, sys.argv[2], rebuild={"data/processed/split.npz": "prepare"})
+run_stage("train", main, sys.argv[2], {"data/processed/split.npz": "prepare"})
 """
 
 
@@ -273,7 +278,8 @@ run("train", main, sys.argv[2], rebuild={"data/processed/split.npz": "prepare"})
 def test_the_stage_adds_the_rebuild_command_for_its_inputs_only(
     tmp_path: Path, path: str, hint: str
 ) -> None:
-    result = subprocess.run([sys.executable, "-c", _FAIL_ON, path, str(tmp_path / "log")],
+    result = subprocess.run([sys.executable, "-c", _FAIL_ON, path, str(tmp_path / "log"),
+                             str(ROOT / "scripts")],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1, result.stderr
     assert result.stderr.rstrip().endswith(f"ERROR in train: {path}: damaged{hint}"), result.stderr

@@ -1,10 +1,14 @@
 """Packaging and deployment: environment.yml (conda) and pyproject.toml (pip) list the same runtime
-dependencies, and the workflow loads in a Snakemake that has neither this package nor the libraries
-only its jobs need."""
+dependencies, the conda environment gets the project itself (environment.post-deploy.sh), and the
+workflow loads in a Snakemake that has neither this package nor the libraries only its jobs need.
+
+No conda here: these tests check the files and the script, not an environment made by conda."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -12,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 
 import yaml
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from conftest import ROOT, WORKFLOW_FILES, copy_workflow, parse_job_stats
 
@@ -23,17 +29,73 @@ def _name_and_spec(requirement: str) -> tuple[str, str]:
 
 
 def test_environment_yml_matches_pyproject() -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = pyproject["project"]
     pip_deps = dict(map(_name_and_spec, project["dependencies"]))
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda_deps = dict(
-        _name_and_spec(dep) for dep in env["dependencies"] if isinstance(dep, str)
-    )
-    python = conda_deps.pop("python")
-    conda_deps.pop("pip", None)
-    assert conda_deps == pip_deps
-    assert python == project["requires-python"]
+    assert all(isinstance(dep, str) for dep in env["dependencies"])  # no `pip:` section
+    conda_deps = dict(_name_and_spec(dep) for dep in env["dependencies"])
+    assert conda_deps.pop("python") == project["requires-python"]
+    # what environment.post-deploy.sh needs to install the project: pip, and the build backend
+    assert conda_deps.pop("pip") == ""
+    (backend,) = pyproject["build-system"]["requires"]
+    name, spec = _name_and_spec(backend)
+    lowest = Version(conda_deps.pop(name).removeprefix(">="))  # 70.1: editable without `wheel`
+    assert lowest in SpecifierSet(spec) and lowest >= Version("70.1")
+    assert conda_deps == pip_deps  # every runtime dependency, with the same versions
     assert "conda-forge" in env["channels"]
+
+
+def _post_deploy(
+    args: list[str], cwd: Path, project: str | None
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run environment.post-deploy.sh as Snakemake does (bash, in an activated environment), with a
+    stand-in `python` first on PATH that records its arguments; (result, the arguments)."""
+    bin_dir = cwd / "env-bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "python").write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/called"\n')
+    (bin_dir / "python").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env.pop("MNISTFLOW_PROJECT", None)
+    if project is not None:
+        env["MNISTFLOW_PROJECT"] = project
+    result = subprocess.run(["bash", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    called = bin_dir / "called"
+    arguments = called.read_text().strip() if called.exists() else ""
+    called.unlink(missing_ok=True)
+    return result, arguments
+
+
+def test_the_conda_environment_gets_the_project_itself(tmp_path: Path) -> None:
+    # every rule's environment is environment.yml, and Snakemake runs `<it without .yml>.post-deploy.sh`
+    # in the new environment, from a copy in .snakemake/conda/, with its own environment variables,
+    # where common.smk set MNISTFLOW_PROJECT
+    rules = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+    assert set(re.findall(r"conda:\n\s+(.+)\n", rules)) == {'"../../environment.yml"'}
+    script = ROOT / "environment.post-deploy.sh"
+    copy = tmp_path / ".snakemake" / "conda" / "0123abcd.post-deploy.sh"
+    copy.parent.mkdir(parents=True)
+    shutil.copy(script, copy)
+    result, called = _post_deploy([str(copy)], tmp_path, project=str(ROOT))
+    assert result.returncode == 0, result.stderr
+    install = f"-m pip install --no-deps --no-build-isolation --editable {ROOT}"
+    assert called == install
+    # by hand, in an activated environment: the clone the script sits in, from any folder
+    result, called = _post_deploy([str(script)], tmp_path, project=None)
+    assert result.returncode == 0 and called == install, result.stderr
+    # a copy that does not know the clone says so, and installs nothing
+    result, called = _post_deploy([str(copy)], tmp_path, project=None)
+    assert result.returncode == 1 and called == ""
+    assert "is not a clone of mnistflow" in result.stderr and "MNISTFLOW_PROJECT" in result.stderr
+
+
+def test_the_workflow_tells_the_post_deploy_script_which_clone_to_install(tmp_path: Path) -> None:
+    wf = copy_workflow(tmp_path / "wf")
+    (wf / "show.smk").write_text(
+        'include: "Snakefile"\n\nimport os\n\nprint("project:", os.environ["MNISTFLOW_PROJECT"])\n')
+    out = wf.snakemake("-n", "-s", "show.smk", env={"MNISTFLOW_PROJECT": "elsewhere"}).stdout
+    assert f"project: {wf.path}\n" in out
 
 
 def _closure(names: set[str]) -> set[str]:

@@ -79,15 +79,15 @@ def test_the_readmes_settings_table_gives_the_schemas_defaults() -> None:
 
 
 def test_the_readmes_presets_table_gives_the_schemas_values() -> None:
-    rows = _table("| key | `exercise` | `best` | meaning |")
+    names = list(PRESETS)
+    rows = _table("| key | " + " | ".join(f"`{name}`" for name in names) + " | meaning |")
     keys = [re.fullmatch(r"`(\w+)`", row[0]).group(1) for row in rows]  # type: ignore[union-attr]
     assert keys == ["preset", *(f.name for f in fields(Hyperparams))]
-    for key, exercise, best, _ in rows[1:]:
-        values = PROPERTIES[key.strip("`")].get("presets")
-        if values is None:  # seed and dtype: the config's value, whatever the preset
-            values = {"exercise": PROPERTIES[key.strip("`")]["default"]} | {"best": None}
-            values["best"] = values["exercise"]
-        assert (_value(exercise), _value(best)) == (values["exercise"], values["best"]), key
+    for key, *cells, _ in rows[1:]:
+        spec = PROPERTIES[key.strip("`")]
+        # seed and dtype: the config's value, whatever the preset
+        values = spec.get("presets") or dict.fromkeys(names, spec["default"])
+        assert [_value(cell) for cell in cells] == [values[name] for name in names], key
 
 
 def test_a_config_with_only_some_keys_takes_the_schemas_defaults(workflow_copy: Workflow) -> None:

@@ -159,12 +159,11 @@ def _run(tmp_path: Path, folder: str, settings: dict[str, Any], val: list[float]
     rows = [f"{e},{2.0 / e:.6f},{v:.6f},{e * 0.1:.3f},0.5,{v:.6f}" for e, v in enumerate(val, start=1)]
     (d / "training_log.csv").write_text(
         "epoch,loss,train_accuracy,seconds,learning_rate,val_accuracy\n" + "\n".join(rows) + "\n")
-    (d / "train.tsv").write_text("s\th:m:s\tmax_rss\tmax_vms\n2.5\t0:00:02\t123.4\t300\n")
     (d / "report.html").write_text("<html></html>")
     return RunFiles(folder=folder, line=2, settings=settings,
                     config={**CONFIG, **settings, "validation_fraction": 0.2},
                     metrics=str(d / "metrics.json"), history=str(d / "training_log.csv"),
-                    benchmark=str(d / "train.tsv"), report=str(d / "report.html"))
+                    report=str(d / "report.html"), train_seconds=2.5, peak_memory_mb=123.4)
 
 
 def _compare(
@@ -174,8 +173,9 @@ def _compare(
     """What scripts/compare.py does: comparison.csv, best.yaml and comparison.html in tmp_path."""
     comparison = load(name, table, columns, runs)
     write_csv(tmp_path / "comparison.csv", comparison)
-    write_text(tmp_path / "best.yaml", best_yaml(comparison, str(tmp_path / "comparison.html")))
-    write_page(comparison, tmp_path / "comparison.html")
+    command = f"train-it --with {tmp_path / 'best.yaml'}"  # the workflow's command, from the script
+    write_text(tmp_path / "best.yaml", best_yaml(comparison, str(tmp_path / "comparison.html"), command))
+    write_page(comparison, tmp_path / "comparison.html", command)
     return comparison
 
 
@@ -197,7 +197,9 @@ def test_the_run_is_chosen_by_validation_accuracy_even_where_test_accuracy_says_
     best = yaml.safe_load((tmp_path / "best.yaml").read_text())
     assert best["learning_rate"] == 0.5 and best["validation_fraction"] == 0.2
     assert set(best) == set(CONFIG)  # every setting, in config format
+    assert f"#   train-it --with {tmp_path / 'best.yaml'}\n" in (tmp_path / "best.yaml").read_text()
     page = (tmp_path / "comparison.html").read_text()
+    assert f"<code>train-it --with {tmp_path / 'best.yaml'}</code> trains it" in page
     assert '<tr class="chosen">' in page and 'href="learning_rate~0.5/report.html"' in page
     assert "test accuracy (the estimate)<b>85.00%</b>" in page
     assert "widen the range" not in page  # 0.5 lies inside 0.1 ... 1.0
@@ -340,7 +342,11 @@ def test_the_comparison_gives_the_runs_own_numbers_and_chooses_by_validation(tin
     assert [r["selected"] for r in rows] == ["true", "false", "false"] and rows[0] == best
     chosen = yaml.safe_load((root / "best.yaml").read_text())
     assert chosen["learning_rate"] == float(best["learning_rate"])
+    # how to train it as the single run: the workflow's command, from the stage script
+    command = "snakemake --cores all --configfile results/sweeps/tiny/best.yaml"
+    assert f"#   {command}\n" in (root / "best.yaml").read_text()
     page = (root / "comparison.html").read_text()
+    assert f"<code>{command}</code> trains it as the single run" in page
     assert f'href="{best["run"]}/report.html"' in page
 
 

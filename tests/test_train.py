@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import mnistflow.train
 from conftest import Workflow
-from mnistflow import network
+from mnistflow import _prefetch, network
 from mnistflow.augment import random_shifts, shift_rows
+from mnistflow.distort import Distortions, distort_rows, distortion_rng
 from mnistflow.errors import ConfigError, DataError, TrainingError
 from mnistflow.history import read_history, write_history
 from mnistflow.model import load_model, save_model
@@ -32,6 +35,15 @@ def test_exercise_preset_is_the_exercise_recipe() -> None:
 def test_best_preset_is_the_same_network_trained_well() -> None:
     hp = PRESETS["best"]
     assert hp.hidden == 256 and hp.init == "he" and hp.batch_size > 0 and hp.shift > 0
+    assert not Distortions.of(hp).on and not Distortions.of(PRESETS["exercise"]).on
+    hp.check()
+
+
+def test_frontier_preset_is_best_wider_on_simards_distortions() -> None:
+    hp = PRESETS["frontier"]
+    assert hp.hidden == 800 and (hp.optimizer, hp.lr_schedule, hp.init) == ("adam", "cosine", "he")
+    assert Distortions.of(hp) == Distortions(elastic_alpha=34.0, elastic_sigma=4.0, rotation=10.0,
+                                             scale=0.1, shear=0.1)
     hp.check()
 
 
@@ -168,9 +180,18 @@ def _blobs(n: int = 240, side: int = 9, k: int = 3, seed: int = 0) -> tuple[np.n
 SMALL_EXERCISE = replace(PRESETS["exercise"], hidden=16, epochs=20)
 SMALL_BEST = replace(PRESETS["best"], hidden=16, epochs=6, batch_size=32, dropout=0.2, shift=1,
                      learning_rate=0.01, validation_fraction=0.25, l2=1e-4)
+# distortions fitting 9x9 images
+SMALL_FRONTIER = replace(PRESETS["frontier"], hidden=16, epochs=4, batch_size=32, dropout=0.2,
+                         learning_rate=0.01, validation_fraction=0.25, elastic_alpha=8.0,
+                         elastic_sigma=1.5)
 
 
-@pytest.mark.parametrize("hp", [SMALL_EXERCISE, SMALL_BEST], ids=["exercise", "best"])
+@pytest.mark.parametrize(
+    "hp",
+    [SMALL_EXERCISE, SMALL_BEST, SMALL_FRONTIER, replace(SMALL_FRONTIER, shift=1),
+     replace(SMALL_FRONTIER, batch_size=0, optimizer="sgd", learning_rate=0.5)],
+    ids=["exercise", "best", "frontier", "frontier-and-shifts", "frontier-full-batch"],
+)
 def test_same_config_and_seed_give_bit_identical_weights(hp: Hyperparams) -> None:
     X, Y = _blobs()
     first, history1 = train(X, Y, hp)
@@ -198,7 +219,8 @@ def test_full_batch_training_is_plain_gradient_descent() -> None:
         np.testing.assert_allclose(params[name], expected[name], rtol=1e-12)
 
 
-@pytest.mark.parametrize("hp", [SMALL_EXERCISE, SMALL_BEST], ids=["exercise", "best"])
+@pytest.mark.parametrize("hp", [SMALL_EXERCISE, SMALL_BEST, SMALL_FRONTIER],
+                         ids=["exercise", "best", "frontier"])
 def test_training_learns_easy_data(hp: Hyperparams) -> None:
     X, Y = _blobs()
     params, history = train(X, Y, replace(hp, epochs=40 if hp.batch_size == 0 else 10))
@@ -360,6 +382,78 @@ def test_training_is_the_textbook_loop(hp: Hyperparams, n: int) -> None:
     np.testing.assert_array_equal(params["W1"][DEAD], expected["W1"][DEAD])
     initial = network.init_params(81, 16, 3, np.random.default_rng(hp.seed), "float64", init=hp.init)
     assert np.array_equal(params["W1"][DEAD], initial["W1"][DEAD]) == (not hp.l2)
+
+
+def _textbook_distorted(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> network.Params:
+    """:func:`_textbook` on distorted digits, one epoch after another: before each epoch's order is
+    drawn, the rows to fit on are distorted from that epoch's own generator, and the batches are
+    taken from them (no dropout, no validation rows)."""
+    rng = np.random.default_rng(hp.seed)
+    params = network.init_params(X.shape[1], hp.hidden, Y.shape[1], rng, hp.dtype, init=hp.init)
+    fit, d = np.arange(len(X)), Distortions.of(hp)
+    steps = math.ceil(len(fit) / hp.batch_size)
+    opt = make_optimizer(hp.optimizer, params, hp.momentum)
+    step = 0
+    for epoch in range(1, hp.epochs + 1):
+        distorted = distort_rows(X, fit, d, distortion_rng(hp.seed, epoch), np.empty_like(X))
+        order = rng.permutation(fit)
+        for i in range(0, len(fit), hp.batch_size):
+            rows = order[i : i + hp.batch_size]
+            A1, P = network.forward(params, distorted[rows])
+            grads = network.backward(params, distorted[rows], Y[rows], A1, P, l2=hp.l2)
+            opt.step(grads, learning_rate_at(step, hp.epochs * steps, hp.learning_rate,
+                                             hp.lr_schedule, hp.warmup_epochs * steps))
+            step += 1
+    return params
+
+
+def test_distorted_training_is_the_textbook_loop_on_each_epochs_distorted_rows() -> None:
+    X, Y = (a.astype(np.float64) for a in _blobs(300))
+    hp = replace(SMALL_FRONTIER, epochs=3, dropout=0.0, validation_fraction=0.0, dtype="float64")
+    params, _ = train(X, Y, hp)
+    expected = _textbook_distorted(X, Y, hp)
+    for name in params:
+        np.testing.assert_allclose(params[name], expected[name], rtol=1e-8, atol=1e-11)
+
+
+class _OneAfterAnother:
+    """mnistflow._prefetch.DistortedEpochs without the thread: each epoch distorted when asked for."""
+
+    def __init__(self, X: np.ndarray, rows: np.ndarray, d: Distortions, seed: int, epochs: int) -> None:
+        self.args = X, rows, d, seed
+
+    def __enter__(self) -> _OneAfterAnother:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def rows(self, epoch: int) -> np.ndarray:
+        X, rows, d, seed = self.args
+        out = np.empty((len(rows), X.shape[1]), X.dtype)
+        return distort_rows(X, rows, d, distortion_rng(seed, epoch), out)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.02], ids=["as-fast-as-it-goes", "slowed"])
+def test_epochs_prepared_in_the_background_give_the_weights_of_epochs_made_one_after_another(
+    delay: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X, Y = _blobs(6000)  # 4,500 rows to fit on: a slab of rows and a part
+    assert _prefetch.SLAB_ROWS < 4500
+    hp = replace(SMALL_FRONTIER, epochs=3, shift=1)
+    with monkeypatch.context() as patch:
+        patch.setattr(mnistflow.train, "DistortedEpochs", _OneAfterAnother)
+        expected, expected_history = train(X, Y, hp)
+
+    def slow(*args: object, **kwargs: object) -> np.ndarray:
+        time.sleep(delay)
+        return distort_rows(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_prefetch, "distort_rows", slow)
+    params, history = train(X, Y, hp)
+    for name in params:
+        assert params[name].tobytes() == expected[name].tobytes(), name
+    assert [e.loss for e in history] == [e.loss for e in expected_history]
 
 
 def test_early_stopping_counts_epochs_without_a_better_accuracy() -> None:

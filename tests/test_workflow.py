@@ -13,18 +13,21 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, Workflow, copy_workflow
+from mnistflow.distortion_examples import PER_DIGIT, load_examples
 
 OUTPUTS = (
     "data/raw/mnist.parquet",
     "data/processed/split.npz",
     "results/model.npz",
     "results/training_log.csv",
+    "results/distortions.npz",
     "results/metrics.json",
     "results/predictions.npz",
     "results/report.html",
     "results/figures/loss_curve.png",
     "results/figures/confusion_matrix.png",
     "results/figures/misclassified.png",
+    "results/figures/distortions.png",
 )
 
 
@@ -41,8 +44,9 @@ def test_full_run_produces_every_file(finished_workflow: Workflow) -> None:
     assert set(metrics["seconds"]) == {"fetch_mnist", "prepare", "train"}
     assert sum(map(sum, metrics["confusion_matrix"])) == 1000
     html = (finished_workflow / "results/report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3
+    assert html.count("data:image/png;base64,") == 3  # no distortions, no grid of them
     assert "src=\"http" not in html  # self-contained: nothing fetched when opened
+    assert load_examples(finished_workflow / "results/distortions.npz").distorted.shape == (10, 0, 784)
 
 
 def test_second_run_is_a_no_op(finished_workflow: Workflow) -> None:
@@ -56,13 +60,29 @@ def test_second_run_is_a_no_op(finished_workflow: Workflow) -> None:
         ("learning_rate=0.3", {"train", "evaluate", "report"}),
         ("test_size=0.25", {"prepare", "train", "evaluate", "report"}),
         ("dtype=float64", {"prepare", "train", "evaluate", "report"}),
+        ("rotation=5", {"train", "evaluate", "report"}),
     ],
-    ids=["epochs", "learning_rate", "test_size", "dtype"],
+    ids=["epochs", "learning_rate", "test_size", "dtype", "rotation"],
 )
 def test_setting_change_reruns_exactly_its_stages(
     finished_workflow: Workflow, config: str, expected: set[str]
 ) -> None:
     assert set(finished_workflow.planned_jobs("--config", config)) == expected
+
+
+def test_a_run_with_distortions_shows_a_few_distorted_digits_in_its_report(
+    finished_copy: Workflow,
+) -> None:
+    finished_copy.snakemake("--config", "preset=frontier", "epochs=2", "hidden=32")
+    log = (finished_copy / "logs/train.log").read_text()
+    assert "distortions: elastic (alpha 34, sigma 4), rotation +-10 deg" in log and "epoch 2/2" in log
+    metrics = json.loads((finished_copy / "results/metrics.json").read_text())
+    assert metrics["model"]["hyperparams"]["elastic_alpha"] == 34.0
+    examples = load_examples(finished_copy / "results/distortions.npz")
+    assert examples.distorted.shape == (10, PER_DIGIT, 784)
+    html = (finished_copy / "results/report.html").read_text()
+    assert "<h2>Distorted training digits</h2>" in html
+    assert html.count("data:image/png;base64,") == 4
 
 
 def test_forced_train_reruns_train_and_what_follows(finished_workflow: Workflow) -> None:

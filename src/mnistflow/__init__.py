@@ -7,6 +7,7 @@ The package is plain Python (no Snakemake needed; the workflow's scripts call it
 - :mod:`mnistflow.prepare`  normalise, one-hot encode and split into ``data/processed/split.npz``
 - :mod:`mnistflow.network`  the 784-H-10 network: forward, loss, backward, predict (NumPy only)
 - :mod:`mnistflow.train`    the training loop and early stopping (gradients: ``mnistflow._engine``)
+- :mod:`mnistflow.distort`  elastic and affine distortions of the training digits, anew each epoch
 - :mod:`mnistflow.model`    the model file ``results/model.npz`` (save, load)
 - :mod:`mnistflow.history`  the training log ``results/training_log.csv`` (write, read)
 - :mod:`mnistflow.evaluate` test metrics into ``results/metrics.json``

@@ -30,7 +30,6 @@ __all__ = [
     "load_npz",
     "read_json",
     "save_npz",
-    "sha256_bytes",
     "sha256_file",
     "write_json",
     "write_text",
@@ -185,8 +184,3 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def sha256_bytes(data: bytes) -> str:
-    """Hex sha256 of in-memory bytes."""
-    return hashlib.sha256(data).hexdigest()

@@ -1,9 +1,10 @@
 """Provenance: what code and which library versions produced a result.
 
 ``code_digest`` is how the workflow reruns a stage when, and only when, its code changes: the rule
-passes the digest of its script, and of every ``mnistflow`` module the script imports (followed
-transitively), as a param. Snakemake reruns a job whose params changed, so editing a function reruns
-the stages that use it, while touching a file (or a fresh checkout of the same content) does not.
+passes the digest of its script, and of every module it imports from ``mnistflow`` or from the
+script's own folder (followed transitively), as a param. Snakemake reruns a job whose params
+changed, so editing a function reruns the stages that use it, while touching a file (or a fresh
+checkout of the same content) does not.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ _LIBRARIES = ("numpy", "scikit-learn", "pyarrow", "snakemake", "matplotlib", "ml
 
 @functools.lru_cache(maxsize=256)
 def _imported_modules(source: str, module: str | None) -> frozenset[str]:
-    """Names of the mnistflow modules a piece of source imports (absolute and relative imports).
+    """Names a piece of source imports (absolute and relative imports; ``from m import f`` gives
+    ``m`` and ``m.f``, as ``f`` may be a module).
 
     Cached by content: the five stages share most modules, and parsing is most of the time the
     workflow takes to compute the code digests (which it does on every run, a no-op included).
     """
-    if PACKAGE not in source and "from ." not in source:  # imports nothing of the package
+    if "import" not in source:
         return frozenset()
     found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
@@ -45,23 +47,28 @@ def _imported_modules(source: str, module: str | None) -> frozenset[str]:
             names = [base] + [f"{base}.{alias.name}" for alias in node.names]
         else:
             continue
-        found.update(n for n in names if n == PACKAGE or n.startswith(PACKAGE + "."))
+        found.update(names)
     return frozenset(found)
 
 
-def _module_file(name: str) -> Path | None:
-    """The file of a mnistflow module, or None when ``name`` is a function or class in a module."""
-    parts = name.split(".")[1:]
-    base = _PACKAGE_DIR.joinpath(*parts)
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
+def _module_file(name: str, folder: Path) -> Path | None:
+    """The file of module ``name`` if it is a mnistflow module or a module in ``folder`` (the
+    script's); None for any other module, and for a function or class in a module."""
+    parts = name.split(".")
+    candidates: tuple[Path, ...]
+    if parts[0] == PACKAGE:
+        base = _PACKAGE_DIR.joinpath(*parts[1:])
+        candidates = (base.with_suffix(".py"), base / "__init__.py")
+    else:
+        candidates = (folder.joinpath(*parts).with_suffix(".py"),)
+    return next((c for c in candidates if c.is_file()), None)
 
 
 def stage_modules(script: str | Path) -> dict[str, Path]:
-    """The script and every mnistflow module it depends on (transitively), as {name: file}."""
+    """The script and every module it depends on (transitively) from mnistflow or from the
+    script's own folder, as {name: file}."""
     files = {"script": Path(script)}
+    folder = Path(script).parent
     todo = set(_imported_modules(Path(script).read_text(), None))
     seen: set[str] = set()
     while todo:
@@ -69,15 +76,15 @@ def stage_modules(script: str | Path) -> dict[str, Path]:
         if name in seen:
             continue
         seen.add(name)
-        path = _module_file(name)
+        path = _module_file(name, folder)
         if path is not None:
             files[name] = path
-            todo |= _imported_modules(path.read_text(), name)
+            todo |= _imported_modules(path.read_text(), name if name.partition(".")[0] == PACKAGE else None)
     return files
 
 
 def code_digest(script: str | Path) -> str:
-    """sha256 over the content of a stage's script and of the package modules it uses."""
+    """sha256 over the content of a stage's script and of the modules it uses (see stage_modules)."""
     digest = hashlib.sha256()
     for name, path in sorted(stage_modules(script).items()):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")

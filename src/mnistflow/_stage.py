@@ -1,16 +1,16 @@
 """What every stage script does around its one package call: logging, and errors told plainly.
 
-Progress and messages go both to the rule's ``log:`` file and to the terminal. A
+Progress and messages go both to the stage's log file and to the terminal. A
 :class:`~mnistflow.errors.MnistflowError` ends the job with its one-line message and no traceback;
 Ctrl-C, SIGTERM and running out of memory get one line each too; anything else is a bug and keeps
-its traceback (in the log file too). A :class:`~mnistflow.errors.DataError` about one of the job's
-input files ends with the command that makes that file again: the stage script, which knows the
-workflow, tells :func:`run` which rule makes each of its inputs.
+its traceback (in the log file too). The caller, which knows how the job's input files are made,
+can give for each of them what to do when it is damaged (``hints``): a
+:class:`~mnistflow.errors.DataError` about that file then ends with it.
 
 Outputs are written atomically (:mod:`mnistflow._io`), so a stage that stops for any reason leaves no
-file under an output's final name; on Ctrl-C and SIGTERM (what Snakemake, a batch system or ``kill``
-send) the temporaries are removed too. A job whose Snakemake process is gone stops within a second
-and publishes nothing (:mod:`mnistflow._supervisor`).
+file under an output's final name; on Ctrl-C and SIGTERM (what a workflow manager, a batch system or
+``kill`` send) the temporaries are removed too. A job whose supervising process is gone stops within
+a second and publishes nothing (:mod:`mnistflow._supervisor`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ class _Terminated(BaseException):
 
 def _stop(signum: int, frame: object) -> None:
     """SIGINT -> KeyboardInterrupt, SIGTERM -> _Terminated; later signals are ignored, so that a
-    second one (Ctrl-C reaches the job, and Snakemake forwards a SIGTERM) cannot break the cleanup.
+    second one (Ctrl-C reaches the job, and the workflow manager forwards the signal too) cannot
+    break the cleanup.
     (A handler that does nothing, not SIG_IGN: Python reports a signal that arrived before the
     switch to SIG_IGN as an error.)"""
     signal.signal(signal.SIGINT, _ignore)
@@ -64,45 +65,45 @@ def _ignore(signum: int, frame: object) -> None:
 _DTYPE_STAGES = ("prepare", "train", "evaluate")
 
 
-def _message(exc: MnistflowError, rebuild: Mapping[str, str]) -> str:
-    """The error's message, with the command that makes its file again when ``rebuild`` (input path
-    -> the rule that writes it) names the file."""
+def _message(exc: MnistflowError, hints: Mapping[str, str]) -> str:
+    """The error's message, followed by the hint for its file when ``hints`` (input file -> what to
+    do when it is damaged) names the file, however its path is spelt."""
     path = exc.path if isinstance(exc, DataError) else None
-    rules = {os.path.normpath(p): rule for p, rule in rebuild.items()}
-    rule = None if path is None else rules.get(os.path.normpath(path))
-    return str(exc) if rule is None else f"{exc}; rebuild it with `snakemake --cores 1 -R {rule}`"
+    by_path = {os.path.normpath(p): hint for p, hint in hints.items()}
+    hint = None if path is None else by_path.get(os.path.normpath(path))
+    return str(exc) if hint is None else f"{exc}; {hint}"
 
 
 def run(
     stage: str, main: Callable[[], None], log_path: str | os.PathLike[str],
-    rebuild: Mapping[str, str] | None = None,
+    hints: Mapping[str, str] | None = None, *, supervisor: str | None = None,
 ) -> None:
     """Run ``main`` with logging to ``log_path``; exit with status 1 and a clear message on error.
 
-    ``rebuild`` maps the job's input files to the rules that make them, for the message of a
-    :class:`~mnistflow.errors.DataError` about one of them.
-
-    The job stops itself when the Snakemake process that started it is gone, and then never moves an
-    output into place (:mod:`mnistflow._supervisor`).
+    ``hints`` maps the job's input files to what to do when one is damaged, added to the message of
+    a :class:`~mnistflow.errors.DataError` about it. ``supervisor``: the program (e.g. the workflow
+    manager) whose nearest process above this one the job lives as long as; None: the parent
+    process. When it is gone the job stops itself, and then never moves an output into place
+    (:mod:`mnistflow._supervisor`).
     """
     _setup_logging(log_path, stage)
     start = time.perf_counter()
     for signum in (signal.SIGINT, signal.SIGTERM):  # by default SIGTERM ends Python without cleanup
         signal.signal(signum, _stop)
-    supervisor = supervise()
+    watched = supervise(supervisor)
     try:
         main()
     except (_Terminated, Orphaned):
         if orphaned():
             log.error("%s stopped after %.1fs: %s that started it is gone, so this job writes "
-                      "nothing", stage, time.perf_counter() - start, supervisor)
+                      "nothing", stage, time.perf_counter() - start, watched)
         else:
             log.error("%s terminated (SIGTERM) after %.1fs", stage, time.perf_counter() - start)
         sys.exit(128 + signal.SIGTERM)
     except MnistflowError as exc:
-        log.error("ERROR in %s: %s", stage, _message(exc, rebuild or {}))
+        log.error("ERROR in %s: %s", stage, _message(exc, hints or {}))
         sys.exit(1)
-    except KeyboardInterrupt:  # Ctrl-C: Snakemake stops too and marks the outputs incomplete
+    except KeyboardInterrupt:  # Ctrl-C: it reaches the workflow manager too, which stops
         log.error("%s interrupted after %.1fs", stage, time.perf_counter() - start)
         sys.exit(130)
     except MemoryError:

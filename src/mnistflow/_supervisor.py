@@ -1,13 +1,15 @@
-"""A stage job lives only as long as the Snakemake process that started it.
+"""A stage job lives only as long as the process that supervises it: the workflow manager that
+started it.
 
-If Snakemake dies without stopping its job (``kill -9``, the OOM killer, a closed terminal, a crashed
-login node), the job goes on with no one to record what it makes. Worse, after ``--unlock`` and a
-rerun with other settings, the orphan would rename its outputs into place minutes later, on top of
-the newer results, and Snakemake would call them up to date. So every stage job:
+If the workflow manager (for this workflow, Snakemake) dies without stopping its job (``kill -9``,
+the OOM killer, a closed terminal, a crashed login node), the job goes on with no one to record what
+it makes. Worse, after an unlock and a rerun with other settings, the orphan would rename its
+outputs into place minutes later, on top of the newer results, which would then pass as up to date.
+So every stage job:
 
-1. finds its *supervisor* when it starts: the nearest ancestor process that is Snakemake (locally the
-   ``snakemake`` command; on a cluster node the ``snakemake`` that runs the job there), or else its
-   parent process;
+1. finds its *supervisor* when it starts: the nearest ancestor process running the program the
+   caller names (for the workflow's scripts ``snakemake``: locally the command, on a cluster node the
+   ``snakemake`` that runs the job there), or else its parent process;
 2. checks twice a second, in a daemon thread, that the supervisor is still the same process (PID and
    start time, so a reused PID does not count), and stops itself with SIGTERM when it is gone: the
    stage then ends as on any SIGTERM, removing its temporary files;
@@ -34,7 +36,7 @@ _POLL_SECONDS = 0.5
 
 
 class Orphaned(BaseException):
-    """The supervising Snakemake process is gone: nothing this job makes may be published.
+    """The supervising process is gone: nothing this job makes may be published.
 
     A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it.
     """
@@ -61,27 +63,25 @@ def _stat(pid: int) -> tuple[int, str] | None:
     return int(fields[1]), fields[19]
 
 
-def _is_snakemake(pid: int) -> bool:
+def _runs(pid: int, program: str) -> bool:
+    """Whether process ``pid`` runs ``program``: as its command (``snakemake ...``), or as what its
+    interpreter runs (``python /venv/bin/snakemake ...``, ``python -m snakemake ...``)."""
     try:
         argv = (_PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return any(Path(os.fsdecode(arg)).name == "snakemake" for arg in argv[:3])
+    return any(Path(os.fsdecode(arg)).name == program for arg in argv[:3])
 
 
-def _find_supervisor() -> _Process:
-    """The nearest Snakemake ancestor, else the parent process (see the module docstring)."""
+def _find_supervisor(program: str | None) -> _Process:
+    """The nearest ancestor running ``program``, else the parent process (see the module docstring)."""
     parent = os.getppid()
-    if not _PROC.is_dir():
-        return _Process(parent, "", f"parent process {parent}")
-    pid = parent
-    while pid > 1:
-        stat = _stat(pid)
-        if stat is None:
-            break
-        if _is_snakemake(pid):
-            return _Process(pid, stat[1], f"snakemake (PID {pid})")
-        pid = stat[0]
+    if program is not None:
+        pid = parent
+        while pid > 1 and (stat := _stat(pid)) is not None:  # no /proc: no stat
+            if _runs(pid, program):
+                return _Process(pid, stat[1], f"{program} (PID {pid})")
+            pid = stat[0]
     stat = _stat(parent)
     return _Process(parent, stat[1] if stat else "", f"parent process {parent}")
 
@@ -102,13 +102,14 @@ def ensure_supervised() -> None:
         raise Orphaned(f"{_supervisor.name} is gone")
 
 
-def supervise(on_orphaned: signal.Signals = signal.SIGTERM) -> str:
-    """Watch this process's supervisor from now on; signal this process when it is gone.
+def supervise(program: str | None = None, on_orphaned: signal.Signals = signal.SIGTERM) -> str:
+    """Watch this process's supervisor from now on (the nearest ancestor running ``program``, else
+    the parent process); signal this process when it is gone.
 
     Returns the supervisor's description, for the log. Call once, from the main thread of a job.
     """
     global _supervisor
-    _supervisor = process = _find_supervisor()
+    _supervisor = process = _find_supervisor(program)
 
     def watch() -> None:
         while _alive(process):

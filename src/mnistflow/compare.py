@@ -1,8 +1,8 @@
 """The runs of a sweep side by side, and the run chosen without looking at the test set.
 
-Reads what each run's stages wrote (``metrics.json``, ``training_log.csv``, the train job's
-Snakemake benchmark) into a :class:`Comparison`, and writes ``comparison.csv`` and ``best.yaml``
-(the page, ``comparison.html``, is :mod:`mnistflow.compare_page`'s).
+Reads what each run's stages wrote (``metrics.json``, ``training_log.csv``) and what its train job
+took (seconds and peak memory, as the workflow measured them) into a :class:`Comparison`, and writes
+``comparison.csv`` and ``best.yaml`` (the page, ``comparison.html``, is :mod:`mnistflow.compare_page`'s).
 
 Selection. A run's *validation accuracy* is the accuracy, on the training rows that train held out
 (``validation_fraction``), of the weights that its ``model.npz`` holds: with early stopping
@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +36,7 @@ __all__ = ["Comparison", "RunFiles", "RunResult", "best_yaml", "csv_rows", "load
 
 @dataclass(frozen=True)
 class RunFiles:
-    """One run of a sweep: its row and the files its stages wrote."""
+    """One run of a sweep: its row, the files its stages wrote, and what its train job took."""
 
     folder: str  # under the sweep's folder, named after the row: "learning_rate~0.5"
     line: int  # line of the sweep table
@@ -46,8 +44,9 @@ class RunFiles:
     config: Mapping[str, Any]  # every setting of the run, in config format
     metrics: str  # metrics.json
     history: str  # training_log.csv
-    benchmark: str  # Snakemake's benchmark TSV of the run's train job
     report: str  # the run's report.html
+    train_seconds: float | None = None  # wall-clock seconds of the train job; None: not measured
+    peak_memory_mb: float | None = None  # its peak resident memory (MB); None: not measured
 
 
 @dataclass(frozen=True)
@@ -61,8 +60,8 @@ class RunResult:
     test_accuracy: float
     test_loss: float
     epochs_run: int  # rows of the training log (fewer than epochs after an early stop)
-    train_seconds: float | None  # wall-clock seconds of the train job (Snakemake's benchmark)
-    peak_memory_mb: float | None  # its peak resident memory (max_rss)
+    train_seconds: float | None  # wall-clock seconds of the train job
+    peak_memory_mb: float | None  # its peak resident memory (MB)
     history: Mapping[str, np.ndarray]
 
 
@@ -98,26 +97,8 @@ def model_validation(history: Mapping[str, np.ndarray], patience: int) -> tuple[
     return float(val[i]), int(history["epoch"][i])
 
 
-def _benchmark(path: str) -> tuple[float | None, float | None]:
-    """Seconds and peak resident memory (MB) from a Snakemake benchmark TSV ('NA' -> None)."""
-    try:
-        with open(path, newline="") as fh:
-            row = next(csv.DictReader(fh, delimiter="\t"))
-        values = [row["s"], row["max_rss"]]
-    except (OSError, StopIteration, KeyError, csv.Error):
-        raise DataError(path, "not a Snakemake benchmark file with columns s and max_rss") from None
-    out: list[float | None] = []
-    for text in values:
-        try:
-            number = float(text)
-        except (TypeError, ValueError):
-            number = math.nan
-        out.append(number if math.isfinite(number) else None)
-    return out[0], out[1]
-
-
 def load_run(files: RunFiles) -> RunResult:
-    """Read one run's metrics, training log and benchmark (each checked, naming the file)."""
+    """Read one run's metrics and training log (each checked, naming the file)."""
     metrics = read_metrics(files.metrics)
     history = read_history(files.history)
     if "val_accuracy" not in history:
@@ -125,12 +106,12 @@ def load_run(files: RunFiles) -> RunResult:
                                        "rows to choose by")
     hyperparams = metrics["model"].get("hyperparams", {})
     val_accuracy, val_epoch = model_validation(history, int(hyperparams.get("patience", 0)))
-    seconds, memory = _benchmark(files.benchmark)
     return RunResult(
         files=files, val_accuracy=val_accuracy, val_epoch=val_epoch,
         val_rows=round(metrics["sizes"]["train"] * float(hyperparams.get("validation_fraction", 0))),
         test_accuracy=float(metrics["test"]["accuracy"]), test_loss=float(metrics["test"]["loss"]),
-        epochs_run=len(history["epoch"]), train_seconds=seconds, peak_memory_mb=memory,
+        epochs_run=len(history["epoch"]), train_seconds=files.train_seconds,
+        peak_memory_mb=files.peak_memory_mb,
         history=history,
     )
 
@@ -171,9 +152,9 @@ def write_csv(path: str | os.PathLike[str], comparison: Comparison) -> None:
     write_text(path, buffer.getvalue())
 
 
-def best_yaml(comparison: Comparison, html_path: str) -> str:
+def best_yaml(comparison: Comparison, html_path: str, command: str) -> str:
     """best.yaml: every setting of the chosen run in config format, the swept ones first, so that
-    ``snakemake --configfile best.yaml`` trains it as the single run."""
+    ``command`` (the workflow's, with best.yaml as its config file) trains it as the single run."""
     import yaml
 
     run = comparison.chosen
@@ -189,7 +170,7 @@ def best_yaml(comparison: Comparison, html_path: str) -> str:
         f"# {run.files.folder} (validation accuracy {run.val_accuracy:.4f}, test accuracy "
         f"{run.test_accuracy:.4f}); see {html_path}.\n"
         f"# Every setting of that run, for:\n"
-        f"#   snakemake --cores all --configfile {Path(html_path).parent}/best.yaml\n"
+        f"#   {command}\n"
         f"# (the sweep trained it with one thread: with more, the weights differ in the last bits).\n"
         f"\n# chosen by the sweep (line {run.files.line} of {comparison.table})\n"
         f"{block(list(comparison.columns))}"

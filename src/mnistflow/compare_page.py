@@ -156,7 +156,8 @@ def _edges(comparison: Comparison) -> str:
     return " ".join(notes)
 
 
-def render_html(comparison: Comparison, figures: Mapping[str, str], path: str | os.PathLike[str]) -> str:
+def render_html(comparison: Comparison, figures: Mapping[str, str], path: str | os.PathLike[str],
+                command: str) -> str:
     """The self-contained comparison page (figures: title -> base64 PNG); returns its text."""
     runs, ranking = comparison.runs, comparison.ranking
     chosen, base = runs[ranking[0]], runs[0]
@@ -221,13 +222,14 @@ accuracy in the table is not (picking the maximum of several noisy numbers flatt
 validation accuracy is uncertain by about &plusmn;{noise:.4f} (one standard error), so runs closer
 than that are a toss-up.</p>
 <p>Its settings, in config format: <code>{best_path}</code>
-(<code>snakemake --cores all --configfile {best_path}</code> trains it as the single run).</p>
+(<code>{html.escape(command)}</code> trains it as the single run).</p>
 <h2>Runs</h2>
 <table><tr>{"".join(f"<th>{h}</th>" for h in heads)}</tr>
 {chr(10).join(body)}
 </table>
 <p>Sorted by validation accuracy; &Delta; is the difference from the baseline. Train seconds and peak
-memory are Snakemake's benchmark of each train job. Each run's name links to its own report.</p>
+memory are those of each train job, as the workflow measured them. Each run's name links to its own
+report.</p>
 <h2>Figures</h2>
 {images}
 </body></html>
@@ -235,9 +237,10 @@ memory are Snakemake's benchmark of each train job. Each run's name links to its
     return page
 
 
-def write_page(comparison: Comparison, path: str | os.PathLike[str]) -> None:
-    """Draw the figures and write ``comparison.html``."""
+def write_page(comparison: Comparison, path: str | os.PathLike[str], command: str) -> None:
+    """Draw the figures and write ``comparison.html``; ``command`` trains the chosen run's settings
+    (best.yaml, beside the page) as the single run."""
     figures = {f"Validation accuracy by {c}": plot_metric_by_setting(comparison, c)
                for c in comparison.varied}
     figures["Training curves of all runs"] = plot_curves(comparison)
-    write_text(path, render_html(comparison, figures, path))
+    write_text(path, render_html(comparison, figures, path, command))

@@ -7,8 +7,6 @@ always be traced back to what produced it.
 
 from __future__ import annotations
 
-import csv
-import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -22,7 +20,7 @@ from mnistflow.data import N_CLASSES, labels_outside
 from mnistflow.errors import DataError
 
 __all__ = ["METRICS_SCHEMA", "check_compatible", "check_metrics", "load_predictions", "metrics",
-           "read_metrics", "stage_seconds"]
+           "read_metrics"]
 
 _NUMBER = {"type": "number"}
 _COUNT = {"type": "integer", "minimum": 0}
@@ -104,26 +102,6 @@ def load_predictions(path: str | os.PathLike[str], n_test: int) -> dict[str, np.
     return pred
 
 
-def stage_seconds(benchmarks: Mapping[str, str | os.PathLike[str]]) -> dict[str, float]:
-    """Wall-clock seconds of each stage, from the TSV files of Snakemake's ``benchmark:`` directive.
-
-    The files are the stages' last runs when evaluate runs (the workflow passes their names, not the
-    files as inputs). A stage whose file is missing or unreadable (say, ``logs/`` was deleted) is
-    left out, with a warning: its seconds are unknown, and that is no reason to stop evaluating.
-    """
-    seconds = {}
-    for stage, path in benchmarks.items():
-        try:
-            with open(path, newline="") as fh:
-                row = next(csv.DictReader(fh, delimiter="\t"))
-            seconds[stage] = round(float(row["s"]), 3)
-        except (OSError, StopIteration, KeyError, TypeError, ValueError, csv.Error):
-            logging.getLogger(__name__).warning(
-                "%s: not a Snakemake benchmark file with an 's' column; the seconds of %s are left "
-                "out of metrics.json", path, stage)
-    return seconds
-
-
 def metrics(
     y_true: np.ndarray, proba: np.ndarray, *, sizes: Mapping[str, int], config: Mapping[str, Any],
     model: Mapping[str, Any], files: Mapping[str, str | os.PathLike[str]], seconds: Mapping[str, float],
@@ -131,7 +109,9 @@ def metrics(
     """Everything evaluate reports, as a JSON-ready dict. ``proba`` is (n, 10) softmax output.
 
     ``config`` is the workflow's config as given (training keys may be null: "the preset's value");
-    ``model`` is the metadata saved with the weights: the architecture and the resolved hyperparameters.
+    ``model`` is the metadata saved with the weights: the architecture and the resolved hyperparameters;
+    ``files`` the inputs whose sha256 is recorded; ``seconds`` the wall-clock seconds of each stage that
+    made them, as measured by whoever ran it (a stage left out is unknown).
     """
     # deferred: the report reads metrics.json through this module and needs none of scikit-learn
     from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, log_loss

@@ -1,8 +1,9 @@
 """The report: figures (PNG) and one self-contained HTML page built from what evaluate wrote.
 
 Nothing is recomputed here: the numbers come from ``metrics.json``, the curve from
-``training_log.csv`` (:func:`mnistflow.history.read_history`) and the misclassified digits from the
-predictions and the test images.
+``training_log.csv`` (:func:`mnistflow.history.read_history`), the misclassified digits from the
+predictions and the test images, and the distorted digits from the examples train drew
+(:mod:`mnistflow.distortion_examples`).
 Images are embedded as base64 ``data:`` URIs, so the page opens offline, by itself.
 """
 
@@ -22,8 +23,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from mnistflow._io import atomic_path, write_text
+from mnistflow.augment import image_side
+from mnistflow.distortion_examples import Examples
 
-__all__ = ["plot_confusion", "plot_loss", "plot_misclassified", "render_html"]
+__all__ = ["plot_confusion", "plot_distortions", "plot_loss", "plot_misclassified", "render_html"]
 
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> None:
@@ -88,6 +91,31 @@ def plot_misclassified(
     _save(fig, path)
 
 
+def plot_distortions(examples: Examples, path: str | os.PathLike[str]) -> None:
+    """A grid of training digits (top row) and their distortions below them, one digit a column;
+    without distortions, a note saying so."""
+    k, j = examples.distorted.shape[:2]
+    if not j:
+        fig, ax = plt.subplots(figsize=(6.4, 0.8))
+        ax.axis("off")
+        ax.text(0, 0.5, "No distortions: this run trained on the digits as they are.", fontsize=10)
+        _save(fig, path)
+        return
+    side = image_side(examples.digits.shape[1])
+    fig, axes = plt.subplots(1 + j, k, figsize=(k * 0.8, (1 + j) * 0.8), squeeze=False)
+    for col in range(k):
+        for row, image in enumerate([examples.digits[col], *examples.distorted[col]]):
+            ax = axes[row, col]
+            ax.imshow(image.reshape(side, side), cmap="gray_r", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[0, col].set_title(str(examples.labels[col]), fontsize=9)
+    axes[0, 0].set_ylabel("digit", fontsize=8)
+    axes[1, 0].set_ylabel("distorted", fontsize=8)
+    fig.suptitle(f"Training digits and {j} distortions of each: {examples.settings}", fontsize=9)
+    _save(fig, path)
+
+
 def _img(path: str | os.PathLike[str], alt: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode()
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
@@ -97,7 +125,9 @@ def render_html(
     metrics: Mapping[str, Any], figures: Mapping[str, str | os.PathLike[str]],
     path: str | os.PathLike[str],
 ) -> None:
-    """Write the self-contained report page: headline numbers, figures, per-class table, provenance."""
+    """Write the self-contained report page: headline numbers, figures, per-class table, provenance.
+
+    ``figures``: loss, confusion, misclassified, and distortions when the run used any."""
     test, sizes = metrics["test"], metrics["sizes"]
     # the settings as given, with the preset's values filled in where a training key was left null
     cfg = {**metrics["config"], **metrics.get("model", {}).get("hyperparams", {})}
@@ -140,7 +170,7 @@ code {{ font-size: .8rem; }}
 </div>
 <h2>Training curve</h2>
 {_img(figures['loss'], 'training loss and accuracy per epoch')}
-<h2>Confusion matrix</h2>
+{_distortions_section(figures)}<h2>Confusion matrix</h2>
 {_img(figures['confusion'], 'confusion matrix of the test set')}
 <h2>Misclassified digits</h2>
 {_img(figures['misclassified'], 'grid of misclassified test digits')}
@@ -155,3 +185,11 @@ code {{ font-size: .8rem; }}
 </body></html>
 """
     write_text(path, page)
+
+
+def _distortions_section(figures: Mapping[str, str | os.PathLike[str]]) -> str:
+    if "distortions" not in figures:
+        return ""
+    return ("<h2>Distorted training digits</h2>\n<p>Each epoch the network saw every training digit "
+            "distorted anew, like these (the top row as they are).</p>\n"
+            + _img(figures["distortions"], "training digits and distortions of them") + "\n")

@@ -9,15 +9,20 @@ same worker threads (:mod:`mnistflow._workers`); saving the result is :mod:`mnis
 Memory: full-batch training without shifts gives the engine the training rows once, up front (it
 keeps a copy of their non-zero columns); mini-batches are gathered with ``np.take(..., out=)`` (or
 moved by :func:`mnistflow.augment.shift_rows`) GATHER_ROWS rows at a time into one buffer. Beyond
-the data and that copy, training needs a few MB.
+the data and that copy, training needs a few MB; with distortions (:mod:`mnistflow.distort`), two
+more copies of the rows to fit on: the current epoch's distorted rows, and the next epoch's, which
+a background thread prepares meanwhile (:mod:`mnistflow._prefetch`). Batches are then gathered from
+the epoch's distorted rows (and shifted, if ``shift`` is set too).
 
 One ``numpy.random.default_rng(seed)`` drives everything random (initialisation, validation hold-out,
 shuffling, shifts, dropout), in a fixed order, so the same data, hyperparameters and seed give
-bit-identical weights.
+bit-identical weights. Distortions are drawn from a generator of each epoch's own, derived from the
+same seed, so they leave that order as it is and do not depend on the thread's timing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -31,8 +36,10 @@ from mnistflow import network
 from mnistflow._columns import GATHER_ROWS
 from mnistflow._engine import Batch, Gradients
 from mnistflow._parallel_step import ParallelOptimizer
+from mnistflow._prefetch import DistortedEpochs
 from mnistflow._workers import Workers, blas_threads, workers_for
 from mnistflow.augment import random_shifts, shift_rows
+from mnistflow.distort import Distortions
 from mnistflow.errors import ConfigError, DataError, TrainingError
 from mnistflow.history import Epoch, History
 from mnistflow.optimizers import learning_rate_at
@@ -105,17 +112,20 @@ def train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params
         "%d thread(s), %d worker(s)",
         len(fit_rows), len(val_rows), run.steps_per_epoch, batch, hp.epochs, threads, workers.count,
     )
+    distortions = Distortions.of(hp)
     # a diverging run overflows on its way to a non-finite loss; the loss check reports that
     with (np.errstate(over="ignore", invalid="ignore", divide="ignore"),
           threadpool_limits(1, user_api="blas"),  # the workers are the threads (see _engine)
-          Gradients(params, batch, workers) as gradients):
+          Gradients(params, batch, workers) as gradients,
+          _distorted_epochs(X, fit_rows, distortions, hp) as distorted):
         # full batch, nothing to move: step on the same rows every epoch, without their zero columns
-        full = batch == len(fit_rows) and not hp.shift
+        full = batch == len(fit_rows) and not hp.shift and not distortions.on
         if full:
             live = gradients.restrict(data, fit_rows if len(val_rows) else None)
             log.info("input columns: %.0f of %d on average are not 0 in a block of %d rows, and only "
                      "they enter the products", sum(live) / len(live), X.shape[1], gradients.block)
-        _epochs(run, gradients, full, Batch(X[val_rows], Y[val_rows], data.labels[val_rows]), hp)
+        _epochs(run, gradients, full, Batch(X[val_rows], Y[val_rows], data.labels[val_rows]), hp,
+                distorted)
     for name, value in params.items():
         if not np.all(np.isfinite(value)):
             raise TrainingError(f"weights {name} are not finite after training with "
@@ -123,15 +133,19 @@ def train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params
     return params, run.history
 
 
-def _epochs(run: _Run, gradients: Gradients, full: bool, val: Batch, hp: Hyperparams) -> None:
-    """The epoch loop of :func:`train`: steps, the epoch's log line, early stopping."""
+def _epochs(
+    run: _Run, gradients: Gradients, full: bool, val: Batch, hp: Hyperparams,
+    distorted: DistortedEpochs | None = None,
+) -> None:
+    """The epoch loop of :func:`train`: steps, the epoch's log line, early stopping. With
+    ``distorted``, each epoch's batches come from that epoch's distorted rows."""
     stop = EarlyStopping(hp.patience)
     gather = None if full else _GatherBuffers.allocate(run)
     start = time.perf_counter()
     for epoch in range(1, hp.epochs + 1):
         total_ce, total_correct, lr = 0.0, 0, 0.0
         steps = _full_batch(run, gradients, hp) if gather is None else _mini_batches(
-            run, gradients, gather, hp)
+            run, gradients, gather, hp, None if distorted is None else distorted.rows(epoch))
         for ce, correct, rows in steps:  # each: the gradient of the next batch, in gradients.grads
             lr = learning_rate_at(run.step, hp.epochs * run.steps_per_epoch, hp.learning_rate,
                                   hp.lr_schedule, hp.warmup_epochs * run.steps_per_epoch)
@@ -188,12 +202,16 @@ def _full_batch(run: _Run, gradients: Gradients, hp: Hyperparams) -> Iterator[_S
 
 
 def _mini_batches(
-    run: _Run, gradients: Gradients, buffers: _GatherBuffers, hp: Hyperparams
+    run: _Run, gradients: Gradients, buffers: _GatherBuffers, hp: Hyperparams,
+    distorted: np.ndarray | None = None,
 ) -> Iterator[_Step]:
     """An epoch of mini-batch steps: the fit rows shuffled, gathered (and shifted by up to
-    ``hp.shift`` pixels), cut into batches."""
+    ``hp.shift`` pixels), cut into batches. ``distorted`` (n_fit, D): the epoch's distorted fit rows,
+    in the order of ``run.fit_rows``, gathered instead of the rows themselves."""
     n_fit, (X, Y, labels) = len(run.fit_rows), run.data
     order = run.rng.permutation(run.fit_rows)  # (n_fit,)
+    # where each row of the order is found: in X, or at its position among the distorted fit rows
+    source, at = (X, order) if distorted is None else (distorted, np.searchsorted(run.fit_rows, order))
     labels_gathered = labels[:0]
     for i in range(0, n_fit, run.batch):
         g = i % len(buffers.X)  # position in the gathered rows
@@ -201,9 +219,9 @@ def _mini_batches(
             rows = order[i : i + len(buffers.X)]  # (G,)
             m = len(rows)
             if hp.shift:
-                shift_rows(X, rows, *random_shifts(m, hp.shift, run.rng), out=buffers.X[:m])
+                shift_rows(source, at[i : i + m], *random_shifts(m, hp.shift, run.rng), out=buffers.X[:m])
             else:
-                np.take(X, rows, axis=0, out=buffers.X[:m])
+                np.take(source, at[i : i + m], axis=0, out=buffers.X[:m])
             np.take(Y, rows, axis=0, out=buffers.Y[:m])
             labels_gathered = labels[rows]
         size = min(run.batch, n_fit - i)  # the last batch of an epoch may be short
@@ -263,3 +281,14 @@ def _step_settings(hp: Hyperparams) -> str:
 def _l2_penalty(params: network.Params, l2: float) -> float:
     """l2/2 (|W1|^2 + |W2|^2): the part of the loss the cross-entropy of a step leaves out."""
     return 0.5 * l2 * sum(float(np.vdot(params[w], params[w])) for w in ("W1", "W2")) if l2 else 0.0
+
+
+def _distorted_epochs(
+    X: np.ndarray, fit_rows: np.ndarray, d: Distortions, hp: Hyperparams
+) -> contextlib.AbstractContextManager[DistortedEpochs | None]:
+    """Each epoch's distorted fit rows, prepared in the background; None without distortions."""
+    if not d.on:
+        return contextlib.nullcontext()
+    log.info("distortions: %s; each epoch's distorted rows prepared in a background thread",
+             d.describe())
+    return DistortedEpochs(X, fit_rows, d, hp.seed, hp.epochs)

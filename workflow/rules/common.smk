@@ -14,10 +14,14 @@ from urllib.parse import urlsplit
 
 from snakemake.exceptions import WorkflowError
 
-# The stage scripts import the mnistflow package (src/), installed by `make setup` (pip install -e .)
-# into the environment the jobs run in. Parsing the workflow needs only its pure-Python helpers below
+# The stage scripts import the mnistflow package (src/), installed into the environment the jobs run
+# in: by `make setup` (pip install -e .), or with --software-deployment-method conda by
+# environment.post-deploy.sh when Snakemake makes the environment of environment.yml. That script
+# runs from a copy in .snakemake/conda/, in this process's environment: MNISTFLOW_PROJECT tells it
+# which clone to install. Parsing the workflow needs only the package's pure-Python helpers below
 # (the standard library, PyYAML and jsonschema, which come with Snakemake; no NumPy), so a Snakemake
 # without the package (e.g. with --software-deployment-method conda) takes them from this checkout.
+os.environ.update(MNISTFLOW_PROJECT=str(workflow.basedir))
 if importlib.util.find_spec("mnistflow") is None:
     sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from mnistflow._provenance import code_digest, files_digest

@@ -3,6 +3,7 @@ rule report:
         metrics=rules.evaluate.output.metrics,
         predictions=rules.evaluate.output.predictions,
         history=rules.train.output.history,
+        distortions=rules.train.output.distortions,
         split=rules.prepare.output.split,
     output:
         html="results/report.html",
@@ -20,6 +21,11 @@ rule report:
             "results/figures/misclassified.png",
             caption="../report/misclassified.rst",
             category="Evaluation",
+        ),
+        distortions=report(
+            "results/figures/distortions.png",
+            caption="../report/distortions.rst",
+            category="Training",
         ),
     log:
         "logs/report.log",

@@ -44,6 +44,7 @@ rule sweep_train:
     output:
         model="results/sweeps/{sweep}/{run}/model.npz",
         history="results/sweeps/{sweep}/{run}/training_log.csv",
+        distortions="results/sweeps/{sweep}/{run}/distortions.npz",
     log:
         "logs/sweeps/{sweep}/{run}/train.log",
     benchmark:
@@ -95,6 +96,7 @@ rule sweep_report:
         metrics=rules.sweep_evaluate.output.metrics,
         predictions=rules.sweep_evaluate.output.predictions,
         history=rules.sweep_train.output.history,
+        distortions=rules.sweep_train.output.distortions,
         split=get_sweep_split,
     output:
         html="results/sweeps/{sweep}/{run}/report.html",
@@ -107,6 +109,7 @@ rule sweep_report:
         ),
         confusion="results/sweeps/{sweep}/{run}/figures/confusion_matrix.png",
         misclassified="results/sweeps/{sweep}/{run}/figures/misclassified.png",
+        distortions="results/sweeps/{sweep}/{run}/figures/distortions.png",
     log:
         "logs/sweeps/{sweep}/{run}/report.log",
     benchmark:

@@ -4,6 +4,8 @@ rule train:
     output:
         model="results/model.npz",
         history="results/training_log.csv",
+        # a few training digits and distortions of them, for the report
+        distortions="results/distortions.npz",
     log:
         "logs/train.log",
     benchmark:
