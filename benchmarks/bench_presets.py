@@ -196,7 +196,10 @@ def spawn(name: str, split: Path, epochs: int | None, settings: dict[str, str],
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"}
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    result = dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    print(f"    {result['seconds']:.1f} s, {result['cores']:.2f} cores, accuracy {result['accuracy']:.4f} "
+          f"(load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)  # kept if the run is cut short
+    return result
 
 
 def table(results: list[tuple[str, dict[str, Any]]]) -> str:
