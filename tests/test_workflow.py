@@ -70,6 +70,7 @@ def test_setting_change_reruns_exactly_its_stages(
     assert set(finished_workflow.planned_jobs("--config", config)) == expected
 
 
+@pytest.mark.slow  # a whole second run of train, evaluate and report: about 6 s
 def test_a_run_with_distortions_shows_a_few_distorted_digits_in_its_report(
     finished_copy: Workflow,
 ) -> None:
