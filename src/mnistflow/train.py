@@ -7,8 +7,8 @@ engine (:mod:`mnistflow._engine`) and its update from :mod:`mnistflow._parallel_
 same worker threads (:mod:`mnistflow._workers`); saving the result is :mod:`mnistflow.model`'s job.
 
 Memory: full-batch training without shifts gives the engine the training rows once, up front (it
-keeps a copy of their non-zero columns); mini-batches are gathered with ``np.take(..., out=)`` (or
-moved by :func:`mnistflow.augment.shift_rows`) GATHER_ROWS rows at a time into one buffer. Beyond
+keeps a copy of their non-zero columns); mini-batches are gathered (:mod:`mnistflow._batches`)
+GATHER_ROWS rows at a time into one buffer. Beyond
 the data and that copy, training needs a few MB; with distortions (:mod:`mnistflow.distort`), two
 more copies of the rows to fit on: the current epoch's distorted rows, and the next epoch's, which
 a background thread prepares meanwhile (:mod:`mnistflow._prefetch`). Batches are then gathered from
@@ -22,7 +22,6 @@ same seed, so they leave that order as it is and do not depend on the thread's t
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
@@ -33,12 +32,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from mnistflow import network
-from mnistflow._columns import GATHER_ROWS
+from mnistflow._batches import GatherBuffers, distorted_epochs, mini_batches
 from mnistflow._engine import Batch, Gradients
 from mnistflow._parallel_step import ParallelOptimizer
 from mnistflow._prefetch import DistortedEpochs
 from mnistflow._workers import Workers, blas_threads, workers_for
-from mnistflow.augment import random_shifts, shift_rows
 from mnistflow.distort import Distortions
 from mnistflow.errors import ConfigError, DataError, TrainingError
 from mnistflow.history import Epoch, History
@@ -117,7 +115,7 @@ def train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params
     with (np.errstate(over="ignore", invalid="ignore", divide="ignore"),
           threadpool_limits(1, user_api="blas"),  # the workers are the threads (see _engine)
           Gradients(params, batch, workers) as gradients,
-          _distorted_epochs(X, fit_rows, distortions, hp) as distorted):
+          distorted_epochs(X, fit_rows, distortions, hp.seed, hp.epochs) as distorted):
         # full batch, nothing to move: step on the same rows every epoch, without their zero columns
         full = batch == len(fit_rows) and not hp.shift and not distortions.on
         if full:
@@ -140,7 +138,7 @@ def _epochs(
     """The epoch loop of :func:`train`: steps, the epoch's log line, early stopping. With
     ``distorted``, each epoch's batches come from that epoch's distorted rows."""
     stop = EarlyStopping(hp.patience)
-    gather = None if full else _GatherBuffers.allocate(run)
+    gather = None if full else GatherBuffers.allocate(run.data, len(run.fit_rows), run.batch)
     start = time.perf_counter()
     for epoch in range(1, hp.epochs + 1):
         total_ce, total_correct, lr = 0.0, 0, 0.0
@@ -177,21 +175,6 @@ def _epochs(
             run.params[name][...] = value
 
 
-@dataclass
-class _GatherBuffers:
-    """Where mini-batches are gathered (and shifted), GATHER_ROWS rows at a time: fewer, bigger
-    NumPy calls."""
-
-    X: np.ndarray  # (G, D)
-    Y: np.ndarray  # (G, K)
-
-    @classmethod
-    def allocate(cls, run: _Run) -> _GatherBuffers:
-        rows = min(len(run.fit_rows), run.batch * max(1, GATHER_ROWS // run.batch))
-        X, Y = run.data.X, run.data.Y
-        return cls(np.empty((rows, X.shape[1]), X.dtype), np.empty((rows, Y.shape[1]), Y.dtype))
-
-
 # A step's gradient: mean cross-entropy, rows predicted right, rows in the batch.
 _Step = tuple[float, int, int]
 
@@ -202,31 +185,12 @@ def _full_batch(run: _Run, gradients: Gradients, hp: Hyperparams) -> Iterator[_S
 
 
 def _mini_batches(
-    run: _Run, gradients: Gradients, buffers: _GatherBuffers, hp: Hyperparams,
+    run: _Run, gradients: Gradients, buffers: GatherBuffers, hp: Hyperparams,
     distorted: np.ndarray | None = None,
 ) -> Iterator[_Step]:
-    """An epoch of mini-batch steps: the fit rows shuffled, gathered (and shifted by up to
-    ``hp.shift`` pixels), cut into batches. ``distorted`` (n_fit, D): the epoch's distorted fit rows,
-    in the order of ``run.fit_rows``, gathered instead of the rows themselves."""
-    n_fit, (X, Y, labels) = len(run.fit_rows), run.data
-    order = run.rng.permutation(run.fit_rows)  # (n_fit,)
-    # where each row of the order is found: in X, or at its position among the distorted fit rows
-    source, at = (X, order) if distorted is None else (distorted, np.searchsorted(run.fit_rows, order))
-    labels_gathered = labels[:0]
-    for i in range(0, n_fit, run.batch):
-        g = i % len(buffers.X)  # position in the gathered rows
-        if g == 0:  # gather the next rows of this epoch's order
-            rows = order[i : i + len(buffers.X)]  # (G,)
-            m = len(rows)
-            if hp.shift:
-                shift_rows(source, at[i : i + m], *random_shifts(m, hp.shift, run.rng), out=buffers.X[:m])
-            else:
-                np.take(source, at[i : i + m], axis=0, out=buffers.X[:m])
-            np.take(Y, rows, axis=0, out=buffers.Y[:m])
-            labels_gathered = labels[rows]
-        size = min(run.batch, n_fit - i)  # the last batch of an epoch may be short
-        batch = Batch(buffers.X[g : g + size], buffers.Y[g : g + size], labels_gathered[g : g + size])
-        yield (*gradients(run.params, batch, hp, run.rng), size)
+    """An epoch of mini-batch steps, one on each batch of :func:`mnistflow._batches.mini_batches`."""
+    for batch in mini_batches(run.data, run.fit_rows, run.batch, hp.shift, run.rng, buffers, distorted):
+        yield (*gradients(run.params, batch, hp, run.rng), len(batch.Y))
 
 
 def _log_epoch(e: Epoch, epochs: int) -> None:
@@ -282,13 +246,3 @@ def _l2_penalty(params: network.Params, l2: float) -> float:
     """l2/2 (|W1|^2 + |W2|^2): the part of the loss the cross-entropy of a step leaves out."""
     return 0.5 * l2 * sum(float(np.vdot(params[w], params[w])) for w in ("W1", "W2")) if l2 else 0.0
 
-
-def _distorted_epochs(
-    X: np.ndarray, fit_rows: np.ndarray, d: Distortions, hp: Hyperparams
-) -> contextlib.AbstractContextManager[DistortedEpochs | None]:
-    """Each epoch's distorted fit rows, prepared in the background; None without distortions."""
-    if not d.on:
-        return contextlib.nullcontext()
-    log.info("distortions: %s; each epoch's distorted rows prepared in a background thread",
-             d.describe())
-    return DistortedEpochs(X, fit_rows, d, hp.seed, hp.epochs)
