@@ -47,6 +47,8 @@ from typing import Any
 import numpy as np
 from bench_train import load, peak_rss_mb, torch_available, write_split
 
+from mnistflow.augment import ShiftFrame, image_side
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -82,12 +84,26 @@ class TorchGradients:
 
         self.tensors = {name: torch.from_numpy(value).requires_grad_() for name, value in params.items()}
         self.workers = workers
+        self.gathered: np.ndarray | None = None  # a batch's rows, gathered (and moved) here
+        self.frame: ShiftFrame | None = None
 
     def __enter__(self) -> TorchGradients:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.workers.close()  # mnistflow's workers, unused here
+
+    def gather(self, X: Any) -> np.ndarray:
+        """A batch's inputs: the rows of a mini-batch's :class:`mnistflow.augment.Gather`, gathered
+        (and moved) on this thread, as mnistflow's own workers do for their blocks."""
+        if isinstance(X, np.ndarray):
+            return X
+        if self.gathered is None or len(self.gathered) < len(X):
+            self.gathered = np.empty((len(X), X.source.shape[1]), X.source.dtype)
+        if X.shift and self.frame is None:
+            self.frame = ShiftFrame(len(self.gathered), image_side(X.source.shape[1]), X.shift,
+                                    X.source.dtype)
+        return X.into(self.gathered, self.frame)  # type: ignore[no-any-return]
 
     def restrict(self, *args: object) -> list[int]:
         raise NotImplementedError("PyTorch runs the mini-batch presets only")
@@ -97,7 +113,7 @@ class TorchGradients:
         from torch.nn import functional
 
         t = self.tensors
-        X, labels = torch.from_numpy(batch.X), torch.from_numpy(batch.labels)
+        X, labels = torch.from_numpy(self.gather(batch.X)), torch.from_numpy(batch.labels)
         for tensor in t.values():
             tensor.grad = None
         A1 = torch.relu(X @ t["W1"] + t["b1"])  # (m, H)

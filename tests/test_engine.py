@@ -11,7 +11,8 @@ import pytest
 from mnistflow import network
 from mnistflow._columns import live_columns, restrict_columns
 from mnistflow._engine import Batch, Gradients
-from mnistflow._workers import Workers, row_parts
+from mnistflow._flat import Layout
+from mnistflow._workers import Workers
 from mnistflow.presets import PRESETS
 
 HP = replace(PRESETS["exercise"], hidden=16, dtype="float64")
@@ -132,7 +133,10 @@ def test_rows_added_up_a_part_at_a_time_are_the_sum(restricted: bool, parts: int
             gradients.restricted(params, hp, np.random.default_rng(0))
         else:
             gradients(params, everything, hp, np.random.default_rng(0))
-        whole = {key: value.copy() for key, value in gradients.grads.items()}
-        for part in reversed(row_parts(params, parts)):  # any order
-            for key, value in gradients.add_up(part).items():
-                assert value.tobytes() == whole[key][part[key[1:]]].tobytes(), key
+        layout = Layout.of(params)
+        whole, views = layout.zeros(np.float64, "d")  # the whole sum, in the flat layout
+        for key, value in gradients.grads.items():
+            views[key][...] = value
+        for part in reversed(layout.parts(parts)):  # any order
+            span = layout.span(part)
+            assert gradients.add_up(part).tobytes() == whole[span].tobytes()

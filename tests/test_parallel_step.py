@@ -9,8 +9,9 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from mnistflow import network
+from mnistflow._flat import Layout, Part
 from mnistflow._parallel_step import ParallelOptimizer
-from mnistflow._workers import Part, Workers
+from mnistflow._workers import Workers
 from mnistflow.optimizers import make_optimizer
 from mnistflow.presets import PRESETS
 from mnistflow.train import train
@@ -19,13 +20,16 @@ from mnistflow.train import train
 class _Given:
     """A gradient already added up, handed out a part of the rows at a time."""
 
-    def __init__(self, grads: network.Grads) -> None:
-        self.grads = grads
+    def __init__(self, grads: network.Grads, layout: Layout) -> None:
+        self.flat, views = layout.zeros(np.float32, "d")
+        for key, value in grads.items():
+            views[key][...] = value
+        self.layout = layout
         self.parts: list[Part] = []
 
-    def add_up(self, part: Part) -> network.Grads:
+    def add_up(self, part: Part) -> np.ndarray:
         self.parts.append(part)
-        return {f"d{k}": self.grads[f"d{k}"][rows] for k, rows in part.items()}
+        return self.flat[self.layout.span(part)]
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 11], ids=["one", "two", "three", "eleven"])
@@ -40,17 +44,24 @@ def test_parallel_step_gives_the_bytes_of_the_one_thread_step(
     params["b1"] += rng.standard_normal(13).astype(np.float32)
     alone = {k: v.copy() for k, v in params.items()}
     one_thread = make_optimizer(optimizer, alone, momentum)
+    layout = Layout.of(params)
+    buffer, params = layout.place(params)
     with Workers(workers) as team:
-        parallel = ParallelOptimizer(optimizer, params, team, momentum)
+        parallel = ParallelOptimizer(optimizer, buffer, layout, team, momentum)
         for step in range(5):
             grads = {f"d{k}": rng.standard_normal(v.shape).astype(np.float32) for k, v in params.items()}
-            given = _Given(grads)
+            given = _Given(grads, layout)
             parallel.step(given, 0.01 * (step + 1))
             one_thread.step(grads, 0.01 * (step + 1))
             parallel.wait()
             for name, value in params.items():
                 assert value.tobytes() == alone[name].tobytes(), (name, step)
     assert len(given.parts) == workers  # one part per worker, each asked for once
+    # the elements between the arrays stay 0
+    outside = np.ones(layout.size, bool)
+    for name, start in layout.starts.items():
+        outside[start : start + params[name].size] = False
+    assert outside.any() and not buffer[outside].any()
 
 
 def test_training_on_two_workers_is_bit_identical_run_to_run(caplog: pytest.LogCaptureFixture) -> None:

@@ -13,7 +13,7 @@ import pytest
 import mnistflow.train
 from conftest import Workflow
 from mnistflow import _prefetch, network
-from mnistflow.augment import random_shifts, shift_rows
+from mnistflow.augment import Gather, ShiftFrame, random_shifts, shift_rows
 from mnistflow.distort import Distortions, distort_rows, distortion_rng
 from mnistflow.errors import ConfigError, DataError, TrainingError
 from mnistflow.history import read_history, write_history
@@ -153,6 +153,36 @@ def test_shift_rows_moves_each_image_by_its_offset(side: int, shift: int) -> Non
     for i, row in enumerate(rows):
         expected = _moved(X[row].reshape(side, side), int(dy[i]), int(dx[i]))
         np.testing.assert_array_equal(out[i].reshape(side, side), expected)
+
+
+def test_a_frame_used_again_moves_every_block_right() -> None:
+    # a worker moves block after block in the same frame: nothing of one may show in the next
+    rng = np.random.default_rng(1)
+    X = rng.random((50, 36)).astype(np.float32) + 1
+    frame = ShiftFrame(40, 6, 3, np.float32)
+    for size in (40, 7, 40, 1):
+        rows = rng.integers(0, 50, size)
+        dy, dx = random_shifts(size, 3, rng)
+        out = shift_rows(X, rows, dy, dx, np.empty((size, 36), np.float32), frame)
+        for i, row in enumerate(rows):
+            expected = _moved(X[row].reshape(6, 6), int(dy[i]), int(dx[i]))
+            np.testing.assert_array_equal(out[i].reshape(6, 6), expected)
+
+
+@pytest.mark.parametrize("moved", [False, True], ids=["taken", "moved"])
+def test_a_gather_and_its_blocks_give_the_rows(moved: bool) -> None:
+    rng = np.random.default_rng(2)
+    X = rng.random((30, 25))
+    at = rng.integers(0, 30, 12)
+    dy, dx = random_shifts(12, 2, rng) if moved else (None, None)
+    gather = Gather(X, at, dy, dx, 2 if moved else 0)
+    whole = gather.into(np.empty((20, 25)))  # the first 12 rows of a bigger buffer
+    assert whole.shape == (12, 25)
+    expected = shift_rows(X, at, dy, dx, np.empty((12, 25))) if dy is not None and dx is not None else X[at]
+    np.testing.assert_array_equal(whole, expected)
+    block = gather[4:9]
+    assert len(block) == 5
+    np.testing.assert_array_equal(block.into(np.empty((5, 25))), expected[4:9])
 
 
 def test_shift_by_one_pixel_down_and_right() -> None:

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from mnistflow._workers import Workers, row_parts
+from mnistflow._workers import Workers
 
 
 def test_tasks_of_a_phase_run_at_the_same_time_on_every_worker() -> None:
@@ -98,17 +98,3 @@ def test_overflow_in_a_task_is_left_to_the_loss_check() -> None:
     with Workers(2) as workers:
         results = workers.map(lambda i: big * np.float32(10 + i), 2)
     assert all(np.isinf(r).all() for r in results)
-
-
-@pytest.mark.parametrize("count", [1, 2, 3, 7], ids=["one", "two", "three", "seven"])
-def test_row_parts_cover_every_row_once_in_near_equal_ranges(count: int) -> None:
-    arrays = {"W1": np.zeros((784, 5)), "b1": np.zeros(5), "W2": np.zeros((5, 10)), "b2": np.zeros(10)}
-    parts = row_parts(arrays, count)
-    assert len(parts) == count
-    for name, value in arrays.items():
-        ranges = [part[name] for part in parts if name in part]
-        assert [r.start for r in ranges] == [0] + [r.stop for r in ranges[:-1]]  # in order, no gap
-        assert ranges[-1].stop == len(value)
-        sizes = [r.stop - r.start for r in ranges]
-        assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
-        assert len(ranges) == min(count, len(value))  # b1's 5 rows in 7 parts: 2 parts without b1

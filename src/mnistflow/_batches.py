@@ -1,11 +1,13 @@
-"""The batches of a mini-batch epoch: the rows to fit on shuffled, gathered GATHER_ROWS at a time
-(moved by :func:`mnistflow.augment.shift_rows`, or taken from the epoch's distorted rows), cut into
-batches; and where each epoch's distorted rows come from (:mod:`mnistflow._prefetch`).
+"""The batches of a mini-batch epoch: the rows to fit on shuffled and cut into batches, each batch's
+inputs handed to the engine as rows still to gather (:class:`mnistflow.augment.Gather`: moved by
+random shifts, or taken from the epoch's distorted rows), which each worker gathers for its own block
+of rows in parallel (:mod:`mnistflow._engine`); and where each epoch's distorted rows come from
+(:mod:`mnistflow._prefetch`).
 
-Gathering a few thousand rows at once into one buffer makes fewer, bigger NumPy calls; a batch is
-a view of that buffer. Every random draw (the order, the shifts) comes from the run's generator at
-the moment the loop asks for the batch that needs it, so the training loop's other draws (dropout)
-keep their place in the sequence.
+Every random draw (the order, the shifts) comes from the run's generator at the moment the loop asks
+for the batch that needs it, so the training loop's other draws (dropout) keep their place in the
+sequence: the shifts of GATHER_ROWS rows (a whole number of batches) at a time, as when the main
+thread gathered those rows itself, so the weights are those it made, byte for byte.
 """
 
 from __future__ import annotations
@@ -13,62 +15,45 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
 from mnistflow._columns import GATHER_ROWS
 from mnistflow._engine import Batch
 from mnistflow._prefetch import DistortedEpochs
-from mnistflow.augment import random_shifts, shift_rows
+from mnistflow.augment import Gather, random_shifts
 from mnistflow.distort import Distortions
 
-__all__ = ["GatherBuffers", "distorted_epochs", "mini_batches"]
+__all__ = ["distorted_epochs", "mini_batches"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class GatherBuffers:
-    """Where mini-batches are gathered (and shifted), a whole number of batches of at most
-    GATHER_ROWS rows at a time."""
-
-    X: np.ndarray  # (G, D)
-    Y: np.ndarray  # (G, K)
-
-    @classmethod
-    def allocate(cls, data: Batch, n_fit: int, batch: int) -> GatherBuffers:
-        rows = min(n_fit, batch * max(1, GATHER_ROWS // batch))
-        X, Y = data.X, data.Y
-        return cls(np.empty((rows, X.shape[1]), X.dtype), np.empty((rows, Y.shape[1]), Y.dtype))
-
-
 def mini_batches(
     data: Batch, fit_rows: np.ndarray, batch: int, shift: int, rng: np.random.Generator,
-    buffers: GatherBuffers, distorted: np.ndarray | None = None,
+    distorted: np.ndarray | None = None,
 ) -> Iterator[Batch]:
-    """An epoch's batches of ``batch`` rows: ``fit_rows`` of ``data`` shuffled, gathered (and moved by
-    up to ``shift`` pixels), cut into batches; the last one may be short. ``distorted`` (n_fit, D):
-    the epoch's distorted fit rows, in the order of ``fit_rows``, gathered instead of the rows
-    themselves. Each batch is a view of ``buffers``, valid until the next one is asked for."""
+    """An epoch's batches of ``batch`` rows: ``fit_rows`` of ``data`` shuffled (and moved by up to
+    ``shift`` pixels), cut into batches; the last one may be short. ``distorted`` (n_fit, D): the
+    epoch's distorted fit rows, in the order of ``fit_rows``, gathered instead of the rows
+    themselves. Each batch's X is a :class:`Gather` of its rows."""
     n_fit, (X, Y, labels) = len(fit_rows), data
+    assert isinstance(X, np.ndarray)
     order = rng.permutation(fit_rows)  # (n_fit,)
     # where each row of the order is found: in X, or at its position among the distorted fit rows
     source, at = (X, order) if distorted is None else (distorted, np.searchsorted(fit_rows, order))
-    labels_gathered = labels[:0]
+    draws = min(n_fit, batch * max(1, GATHER_ROWS // batch))  # rows whose shifts are drawn at once
+    dy = dx = None
     for i in range(0, n_fit, batch):
-        g = i % len(buffers.X)  # position in the gathered rows
-        if g == 0:  # gather the next rows of this epoch's order
-            rows = order[i : i + len(buffers.X)]  # (G,)
-            m = len(rows)
-            if shift:
-                shift_rows(source, at[i : i + m], *random_shifts(m, shift, rng), out=buffers.X[:m])
-            else:
-                np.take(source, at[i : i + m], axis=0, out=buffers.X[:m])
-            np.take(Y, rows, axis=0, out=buffers.Y[:m])
-            labels_gathered = labels[rows]
-        size = min(batch, n_fit - i)
-        yield Batch(buffers.X[g : g + size], buffers.Y[g : g + size], labels_gathered[g : g + size])
+        if shift and i % draws == 0:  # the shifts of the next rows of this epoch's order
+            dy, dx = random_shifts(len(order[i : i + draws]), shift, rng)  # (G,) each
+        g = i % draws  # position among them
+        rows = order[i : i + batch]  # (m,)
+        if dy is None or dx is None:
+            gather = Gather(source, at[i : i + batch])
+        else:  # moved by the shifts drawn for them
+            gather = Gather(source, at[i : i + batch], dy[g : g + batch], dx[g : g + batch], shift)
+        yield Batch(gather, Y[rows], labels[rows])
 
 
 def distorted_epochs(

@@ -26,8 +26,10 @@ import numpy as np
 
 from mnistflow import network
 from mnistflow._columns import fold_weights, live_columns, restrict_columns
+from mnistflow._flat import Layout, Part
 from mnistflow._sums import BlockGrads
-from mnistflow._workers import Part, Workers, row_parts
+from mnistflow._workers import Workers
+from mnistflow.augment import Gather, ShiftFrame, image_side
 from mnistflow.presets import Hyperparams
 
 __all__ = ["BLOCK_ROWS", "Batch", "Gradients"]
@@ -39,7 +41,7 @@ BLOCK_ROWS = 4096
 class Batch(NamedTuple):
     """Rows to step on."""
 
-    X: np.ndarray  # (m, D) inputs
+    X: np.ndarray | Gather  # (m, D) inputs, or the rows to gather them from (by the workers)
     Y: np.ndarray  # (m, K) one-hot targets
     labels: np.ndarray  # (m,) argmax of Y
 
@@ -53,6 +55,8 @@ class _Scratch:
     P: np.ndarray  # (rows, K) probabilities, then the output delta
     mask: np.ndarray  # (rows, H) bool, relu'
     W1: np.ndarray  # (D + 1, H) a block's W1[live] and b1 below it (see Gradients.restrict)
+    X: np.ndarray | None = None  # (rows, D) a block's gathered inputs, made at the first Gather
+    frame: ShiftFrame | None = None  # where they are moved (by shifts up to its border)
 
     @classmethod
     def allocate(cls, rows: int, params: network.Params) -> _Scratch:
@@ -60,6 +64,15 @@ class _Scratch:
         dtype = params["W1"].dtype
         return cls(np.empty((rows, h), dtype), np.empty((rows, k), dtype), np.empty((rows, h), bool),
                    np.empty((d + 1, h), dtype))
+
+    def gathered(self, g: Gather) -> np.ndarray:
+        """A block's inputs ``g`` (m, D), gathered (and moved) into this worker's buffer."""
+        rows, d = self.A1.shape[0], g.source.shape[1]
+        if self.X is None:
+            self.X = np.empty((rows, d), g.source.dtype)
+        if g.shift and (self.frame is None or self.frame.border < g.shift):
+            self.frame = ShiftFrame(rows, image_side(d), g.shift, g.source.dtype)
+        return g.into(self.X, self.frame)
 
 
 @dataclass(frozen=True)
@@ -135,15 +148,17 @@ class Gradients:
         count = -(-batch // min(block, -(-batch // workers.count)))
         self.block = -(-batch // (-(-count // workers.count) * workers.count))
         self._workers = workers
-        self._parts = row_parts(params, workers.count)  # for summed(): each worker its own rows
+        layout = Layout.of(params)  # the gradients' arrays, each in a flat buffer (mnistflow._flat)
+        self._parts = layout.parts(workers.count)  # for grads: each worker its own rows
         self._scratch: SimpleQueue[_Scratch] = SimpleQueue()  # one per worker, taken per block
         for _ in range(workers.count):
             self._scratch.put(_Scratch.allocate(self.block, params))
-        self._block_grads = [  # one gradient per block of a full batch
-            {f"d{name}": np.empty_like(value) for name, value in params.items()}
-            for _ in range(-(-batch // self.block))
-        ]
-        self._grads = {f"d{name}": np.empty_like(value) for name, value in params.items()}  # the sum
+        dtype = params["W1"].dtype
+        blocks = [layout.zeros(dtype, "d") for _ in range(-(-batch // self.block))]
+        self._block_flats = [flat for flat, _ in blocks]  # one gradient per block of a full batch
+        self._block_grads = [grads for _, grads in blocks]
+        self._flat, self._grads = layout.zeros(dtype, "d")  # the sum
+        self._layout = layout
         self._columns: list[np.ndarray] | None = None  # each block's live columns, see restrict()
         self._restricted: list[Batch] = []  # the full batch's blocks, see restrict()
         self._last: BlockGrads | None = None  # the last batch's blocks, to add up
@@ -163,6 +178,7 @@ class Gradients:
         each block's zero columns left out of its products (see :mod:`mnistflow._columns`). Returns
         the number of columns each block keeps."""
         X = data.X
+        assert isinstance(X, np.ndarray), "restrict() takes the rows themselves"
         n = len(X) if rows is None else len(rows)
         assert len(self._block_grads) == len(self._cuts(n)), "restrict() is for a full batch"
         H, dtype = self._grads["dW1"].shape[1], self._grads["dW1"].dtype
@@ -185,7 +201,7 @@ class Gradients:
         cross-entropy and the number of rows predicted right."""
         assert self._columns is None, "after restrict(), the gradients are of that batch only"
         cuts = self._cuts(len(batch.Y))
-        return self._run(params, [Batch(*(a[c] for a in batch)) for c in cuts], hp, rng)
+        return self._run(params, [Batch(batch.X[c], batch.Y[c], batch.labels[c]) for c in cuts], hp, rng)
 
     def restricted(
         self, params: network.Params, hp: Hyperparams, rng: np.random.Generator
@@ -212,6 +228,8 @@ class Gradients:
                     W1 = fold_weights(params["W1"], params["b1"], columns[i], scratch.W1)
                     block_params = {"W1": W1, "W2": params["W2"], "b2": params["b2"]}
                 X, Y, labels = blocks[i]
+                if isinstance(X, Gather):  # each worker gathers the rows of its own block
+                    X = scratch.gathered(X)
                 b = _Block(block_params, X, Y, labels, n, columns is not None, hp.dropout,
                            None if kept is None else kept[cuts[i]])
                 return _block_gradients(b, scratch, self._block_grads[i])
@@ -220,7 +238,9 @@ class Gradients:
 
         # the map first finishes the optimizer's update of the last step, which reads self._last
         results = self._workers.map(block, len(cuts))
-        self._last = BlockGrads(self._block_grads[: len(cuts)], columns, params, hp.l2)
+        n_blocks = len(cuts)
+        self._last = BlockGrads(self._block_grads[:n_blocks], self._block_flats[:n_blocks],
+                                self._layout, columns, params, hp.l2)
         return sum(r[0] for r in results) / n, sum(r[1] for r in results)
 
     @property
@@ -233,7 +253,8 @@ class Gradients:
         self._workers.map(lambda i: self.add_up(self._parts[i]), len(self._parts))
         return self._grads
 
-    def add_up(self, part: Part) -> network.Grads:
-        """The rows ``part`` of the last batch's gradient (see :mod:`mnistflow._sums`): views of them."""
+    def add_up(self, part: Part) -> np.ndarray:
+        """The rows ``part`` of the last batch's gradient (see :mod:`mnistflow._sums`): the range of
+        its flat buffer that holds them (:meth:`mnistflow._flat.Layout.span`)."""
         assert self._last is not None, "no gradient yet"
-        return self._last.add_up(part, self._grads)
+        return self._last.add_up(part, self._grads, self._flat)

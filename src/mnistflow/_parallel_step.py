@@ -1,12 +1,13 @@
-"""The optimizer's step on every worker: each adds up and updates its own rows of every parameter.
+"""The optimizer's step on every worker: each adds up and updates its own part of the parameters.
 
 An optimizer's update is elementwise (:mod:`mnistflow.optimizers`: m, v, W of one element depend on
-the same element of the gradient only), so an optimizer over rows a:b of every parameter and its
-state makes exactly the bytes that the whole optimizer makes in those rows. :class:`ParallelOptimizer`
-keeps one optimizer per worker, over that worker's rows (:func:`mnistflow._workers.row_parts`; each
-with its own state, of its rows' size, so no more memory than one), and in a step each worker first
-adds up its rows of the batch's gradient (``add_up``, from the blocks the engine computed), then
-updates them while they are still in its cache.
+the same element of the gradient only), so an optimizer over some of the elements and their state
+makes exactly the bytes that the whole optimizer makes in them. The parameters lie in one flat
+buffer (:mod:`mnistflow._flat`), and :class:`ParallelOptimizer` keeps one optimizer per worker, over
+that worker's range of it (:meth:`mnistflow._flat.Layout.parts`; each with its own state, of its
+range's size, so no more memory than one); in a step each worker first adds up its range of the
+batch's gradient (``add_up``, from the blocks the engine computed), then updates it while it is
+still in its cache, in a few long NumPy calls.
 
 The step only begins the update on the helper threads and returns: the main thread goes on with
 the loop and the next batch (gathering and shifting the next rows, every 16 steps), and the next
@@ -26,29 +27,32 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from mnistflow._workers import Part, Workers, row_parts
-from mnistflow.network import Grads, Params
+import numpy as np
+
+from mnistflow._flat import Layout, Part
+from mnistflow._workers import Workers
 from mnistflow.optimizers import Optimizer, make_optimizer
 
 __all__ = ["ParallelOptimizer", "RowGradients"]
 
 
 class RowGradients(Protocol):
-    def add_up(self, part: Part) -> Grads:
-        """The gradient's rows ``part``: dW1, db1, dW2, db2 of the parameters in ``part``."""
+    def add_up(self, part: Part) -> np.ndarray:
+        """The gradient's rows ``part``: the range :meth:`Layout.span` of its flat buffer."""
 
 
 class ParallelOptimizer:
-    """The optimizer called ``name`` (:func:`mnistflow.optimizers.make_optimizer`) over ``params``,
-    its step run by ``workers``, each on its own rows of every parameter."""
+    """The optimizer called ``name`` (:func:`mnistflow.optimizers.make_optimizer`) over the
+    parameters in ``buffer`` (laid out as ``layout`` says), its step run by ``workers``, each on its
+    own range of the buffer."""
 
-    def __init__(self, name: str, params: Params, workers: Workers, momentum: float = 0.0) -> None:
-        self.params = params
+    def __init__(
+        self, name: str, buffer: np.ndarray, layout: Layout, workers: Workers, momentum: float = 0.0
+    ) -> None:
         self._workers = workers
-        self._parts = row_parts(params, workers.count)
+        self._parts = layout.parts(workers.count)
         self._optimizers: list[Optimizer] = [
-            make_optimizer(name, {k: params[k][rows] for k, rows in part.items()}, momentum)
-            for part in self._parts
+            make_optimizer(name, {"flat": buffer[layout.span(part)]}, momentum) for part in self._parts
         ]
 
     def step(self, gradients: RowGradients, lr: float) -> None:
@@ -56,7 +60,8 @@ class ParallelOptimizer:
         helpers and return (see the module docstring); the next phase on the workers, or
         :meth:`wait`, finishes it."""
         self._workers.start(
-            lambda i: self._optimizers[i].step(gradients.add_up(self._parts[i]), lr), len(self._parts)
+            lambda i: self._optimizers[i].step({"dflat": gradients.add_up(self._parts[i])}, lr),
+            len(self._parts),
         )
 
     def wait(self) -> None:

@@ -6,29 +6,28 @@ one core per call, OpenBLAS splits products of 10-column matrices poorly, and it
 on small products when another process shares the cores (a mini-batch epoch took 9x longer than
 single-threaded). Every phase of a step runs on the same workers (:class:`Workers`): the blocks of a
 batch (:mod:`mnistflow._engine`), then the adding-up of their gradients and the optimizer's update
-(:mod:`mnistflow._parallel_step`), each worker on its own rows of every parameter (:func:`row_parts`).
+(:mod:`mnistflow._parallel_step`), each worker on its own part of the parameters (:mod:`mnistflow._flat`).
 NumPy releases the GIL inside its loops over big arrays, so the workers really run at once.
 
-Rows, not interleaved elements: an elementwise update gives the same bytes however its arrays are
-cut, so the result does not depend on the number of parts or on which thread did which.
+An elementwise update gives the same bytes however its arrays are cut, so the result does not
+depend on the number of parts or on which thread did which.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from queue import SimpleQueue
-from typing import TypeAlias, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from threadpoolctl import threadpool_info
 
-__all__ = ["Part", "Workers", "blas_threads", "row_parts", "workers_for"]
+__all__ = ["Workers", "blas_threads", "workers_for"]
 
 # below this many rows per thread, splitting a batch over threads costs more than it saves
 MIN_ROWS_PER_WORKER = 32
 
-Part: TypeAlias = dict[str, slice]  # array name -> the range of its first axis in the part
 T = TypeVar("T")
 
 
@@ -41,18 +40,6 @@ def blas_threads() -> int:
 def workers_for(batch: int, threads: int) -> int:
     """Worker threads for batches of ``batch`` rows: one per BLAS thread, none with too few rows."""
     return max(1, min(threads, batch // MIN_ROWS_PER_WORKER))
-
-
-def row_parts(arrays: Mapping[str, np.ndarray], count: int) -> list[Part]:
-    """Every array's first axis cut into ``count`` near-equal ranges: part i has range i of each
-    that is not empty (W1 (784, H) in two: rows 0-391 and 392-783; b2 (10,): 0-4 and 5-9)."""
-    parts: list[Part] = [{} for _ in range(count)]
-    for name, value in arrays.items():
-        cuts = np.linspace(0, len(value), count + 1).round().astype(int)  # (count + 1,)
-        for part, start, stop in zip(parts, cuts[:-1], cuts[1:], strict=True):
-            if stop > start:
-                part[name] = slice(int(start), int(stop))
-    return parts
 
 
 class Workers:

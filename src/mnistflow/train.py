@@ -32,8 +32,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from mnistflow import network
-from mnistflow._batches import GatherBuffers, distorted_epochs, mini_batches
+from mnistflow._batches import distorted_epochs, mini_batches
 from mnistflow._engine import Batch, Gradients
+from mnistflow._flat import Layout
 from mnistflow._parallel_step import ParallelOptimizer
 from mnistflow._prefetch import DistortedEpochs
 from mnistflow._workers import Workers, blas_threads, workers_for
@@ -98,12 +99,14 @@ def train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params
     _check_data(X, Y, hp)
     rng = np.random.default_rng(hp.seed)
     params = network.init_params(X.shape[1], hp.hidden, Y.shape[1], rng, hp.dtype, init=hp.init)
+    layout = Layout.of(params)
+    buffer, params = layout.place(params)  # one flat buffer, for the optimizer's step (_flat)
     data = Batch(X, Y, np.argmax(Y, axis=1))
     fit_rows, val_rows = _holdout(len(X), hp.validation_fraction, rng)
     batch = min(hp.batch_size or len(fit_rows), len(fit_rows))
     threads = blas_threads()
     workers = Workers(workers_for(batch, threads))  # their threads stop with `gradients` below
-    opt = ParallelOptimizer(hp.optimizer, params, workers, hp.momentum)  # steps on every worker
+    opt = ParallelOptimizer(hp.optimizer, buffer, layout, workers, hp.momentum)  # on every worker
     run = _Run(data, fit_rows, batch, params, opt, rng)
     log.info(
         "%d rows to fit on, %d to validate on; %d step(s) of %d rows per epoch, %d epochs; "
@@ -138,12 +141,12 @@ def _epochs(
     """The epoch loop of :func:`train`: steps, the epoch's log line, early stopping. With
     ``distorted``, each epoch's batches come from that epoch's distorted rows."""
     stop = EarlyStopping(hp.patience)
-    gather = None if full else GatherBuffers.allocate(run.data, len(run.fit_rows), run.batch)
+    assert isinstance(val.X, np.ndarray)
     start = time.perf_counter()
     for epoch in range(1, hp.epochs + 1):
         total_ce, total_correct, lr = 0.0, 0, 0.0
-        steps = _full_batch(run, gradients, hp) if gather is None else _mini_batches(
-            run, gradients, gather, hp, None if distorted is None else distorted.rows(epoch))
+        steps = _full_batch(run, gradients, hp) if full else _mini_batches(
+            run, gradients, hp, None if distorted is None else distorted.rows(epoch))
         for ce, correct, rows in steps:  # each: the gradient of the next batch, in gradients.grads
             lr = learning_rate_at(run.step, hp.epochs * run.steps_per_epoch, hp.learning_rate,
                                   hp.lr_schedule, hp.warmup_epochs * run.steps_per_epoch)
@@ -185,11 +188,10 @@ def _full_batch(run: _Run, gradients: Gradients, hp: Hyperparams) -> Iterator[_S
 
 
 def _mini_batches(
-    run: _Run, gradients: Gradients, buffers: GatherBuffers, hp: Hyperparams,
-    distorted: np.ndarray | None = None,
+    run: _Run, gradients: Gradients, hp: Hyperparams, distorted: np.ndarray | None = None
 ) -> Iterator[_Step]:
     """An epoch of mini-batch steps, one on each batch of :func:`mnistflow._batches.mini_batches`."""
-    for batch in mini_batches(run.data, run.fit_rows, run.batch, hp.shift, run.rng, buffers, distorted):
+    for batch in mini_batches(run.data, run.fit_rows, run.batch, hp.shift, run.rng, distorted):
         yield (*gradients(run.params, batch, hp, run.rng), len(batch.Y))
 
 
