@@ -130,7 +130,8 @@ class TorchOptimizer:
     """Stands in for :class:`mnistflow._parallel_step.ParallelOptimizer`: ``torch.optim.Adam`` (or
     SGD) over the tensors of the :class:`TorchGradients` it is given, at the step's learning rate."""
 
-    def __init__(self, name: str, params: object, workers: object, momentum: float = 0.0) -> None:
+    def __init__(self, name: str, buffer: object, layout: object, workers: object,
+                 momentum: float = 0.0) -> None:
         self.name, self.momentum = name, momentum
         self.optimizer: Any = None
 

@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["GATHER_ROWS", "fold_weights", "live_columns", "restrict_columns", "scatter_add"]
 
-# rows read (and gathered, shifted) at once: a few MB, so it stays in cache
+# rows read at once (and, in a mini-batch epoch, whose shifts are drawn at once): a few MB, in cache
 GATHER_ROWS = 4096
 
 

@@ -11,6 +11,9 @@ maths in another order of work:
   generator.
 - Every buffer is allocated once and the products write into it (``out=``): an epoch allocates
   nothing big.
+- A mini-batch's inputs come as rows still to gather (:class:`mnistflow.augment.Gather`): each
+  worker gathers (and shifts) its own block's rows into its buffer, right before its products use
+  them, so that this memory-bound work runs on every core too and its rows are still in cache.
 - Zero input columns (full batches, after :meth:`Gradients.restrict`): each block's products leave
   out the columns of X that are 0 in all of its rows (:mod:`mnistflow._columns`).
 """

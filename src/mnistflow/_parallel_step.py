@@ -10,7 +10,7 @@ batch's gradient (``add_up``, from the blocks the engine computed), then updates
 still in its cache, in a few long NumPy calls.
 
 The step only begins the update on the helper threads and returns: the main thread goes on with
-the loop and the next batch (gathering and shifting the next rows, every 16 steps), and the next
+the loop and the next batch (drawing the next rows' shifts, every 16 steps), and the next
 phase on the workers (the engine's next gradient, which needs the new weights) first takes the
 parts no helper took yet and waits for the update to end; :meth:`ParallelOptimizer.wait` does the
 same for a reader of the weights (the end of an epoch). So nothing reads half-updated weights, and

@@ -7,9 +7,10 @@ engine (:mod:`mnistflow._engine`) and its update from :mod:`mnistflow._parallel_
 same worker threads (:mod:`mnistflow._workers`); saving the result is :mod:`mnistflow.model`'s job.
 
 Memory: full-batch training without shifts gives the engine the training rows once, up front (it
-keeps a copy of their non-zero columns); mini-batches are gathered (:mod:`mnistflow._batches`)
-GATHER_ROWS rows at a time into one buffer. Beyond
-the data and that copy, training needs a few MB; with distortions (:mod:`mnistflow.distort`), two
+keeps a copy of their non-zero columns); a mini-batch's rows are gathered (and shifted) by the
+workers, each its own block's into a buffer of its own (:mod:`mnistflow._batches`). The weights,
+and each gradient of them, are one flat buffer each (:mod:`mnistflow._flat`). Beyond the data and
+that copy, training needs a few MB; with distortions (:mod:`mnistflow.distort`), two
 more copies of the rows to fit on: the current epoch's distorted rows, and the next epoch's, which
 a background thread prepares meanwhile (:mod:`mnistflow._prefetch`). Batches are then gathered from
 the epoch's distorted rows (and shifted, if ``shift`` is set too).
