@@ -13,6 +13,7 @@ import pytest
 import mnistflow.train
 from conftest import Workflow
 from mnistflow import _prefetch, network
+from mnistflow._columns import GATHER_ROWS
 from mnistflow.augment import Gather, ShiftFrame, random_shifts, shift_rows
 from mnistflow.distort import Distortions, distort_rows, distortion_rng
 from mnistflow.errors import ConfigError, DataError, TrainingError
@@ -347,8 +348,9 @@ def test_train_stage_best_preset_and_divergence(workflow_copy: Workflow) -> None
 
 def _textbook(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> network.Params:
     """What :func:`train` computes, written plainly with network.backward and the optimizer (no
-    shifts, no early stopping): the generator draws the initial weights, the validation rows, each
-    epoch's order (mini-batches) and each step's dropout mask, in this order."""
+    early stopping): the generator draws the initial weights, the validation rows, each epoch's
+    order (mini-batches), the shifts of the next GATHER_ROWS rows (rounded down to whole batches)
+    when a step reaches them, and each step's dropout mask, in this order."""
     rng = np.random.default_rng(hp.seed)
     params = network.init_params(X.shape[1], hp.hidden, Y.shape[1], rng, hp.dtype, init=hp.init)
     fit = np.arange(len(X))
@@ -358,15 +360,23 @@ def _textbook(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> network.Params:
     steps = math.ceil(len(fit) / batch)
     opt = make_optimizer(hp.optimizer, params, hp.momentum)
     step = 0
+    draws = min(len(fit), batch * max(1, GATHER_ROWS // batch))
     for _ in range(hp.epochs):
-        order = fit if batch == len(fit) else rng.permutation(fit)
+        order = fit if batch == len(fit) and not hp.shift else rng.permutation(fit)
         for i in range(0, len(fit), batch):
             rows = order[i : i + batch]
-            A1 = network.hidden(params, X[rows])
+            Xb = X[rows]
+            if hp.shift:
+                if i % draws == 0:
+                    dy, dx = random_shifts(len(order[i : i + draws]), hp.shift, rng)
+                g = i % draws
+                Xb = np.stack([_moved(x.reshape(9, 9), int(dy[g + j]), int(dx[g + j])).ravel()
+                               for j, x in enumerate(Xb)])
+            A1 = network.hidden(params, Xb)
             if hp.dropout:
                 network.inplace_dropout(A1, hp.dropout, network.dropout_mask(A1.shape, hp.dropout, rng))
             P = network.output(params, A1)
-            grads = network.backward(params, X[rows], Y[rows], A1, P, l2=hp.l2, dropout=hp.dropout)
+            grads = network.backward(params, Xb, Y[rows], A1, P, l2=hp.l2, dropout=hp.dropout)
             opt.step(grads, learning_rate_at(step, hp.epochs * steps, hp.learning_rate,
                                              hp.lr_schedule, hp.warmup_epochs * steps))
             step += 1
@@ -396,9 +406,13 @@ DEAD = sorted({9 * r for r in range(9)} | {9 * r + 8 for r in range(9)} | {40}) 
         (replace(SMALL_BEST, epochs=2, batch_size=900, shift=0, dropout=0.0, validation_fraction=0.0),
          5000),
         (replace(SMALL_BEST, epochs=2, shift=0), 240),
+        # each epoch's shifts drawn for 4,000 rows, then for the last 1,000, each step's dropout
+        # mask in between; the workers gather and shift the rows, the next batch's ahead
+        (replace(SMALL_BEST, epochs=2, batch_size=500, shift=2, dropout=0.2, validation_fraction=0.0),
+         5000),
     ],
     ids=["seed", "l2-momentum", "adam-l2-dropout-validation", "mini-batches-gathered",
-         "mini-batches-dropout-validation"],
+         "mini-batches-dropout-validation", "mini-batches-shifted-dropout"],
 )
 def test_training_is_the_textbook_loop(hp: Hyperparams, n: int) -> None:
     """The engine's blocks, threads and zero columns left out change only the order of sums."""
@@ -408,6 +422,8 @@ def test_training_is_the_textbook_loop(hp: Hyperparams, n: int) -> None:
     expected = _textbook(X, Y, hp)
     for name in params:
         np.testing.assert_allclose(params[name], expected[name], rtol=1e-8, atol=1e-11)
+    if hp.shift:  # shifted images light the columns that are 0 in every row as they are
+        return
     # the rows of W1 for columns 0 in every row see only the L2 term (or nothing), exactly
     np.testing.assert_array_equal(params["W1"][DEAD], expected["W1"][DEAD])
     initial = network.init_params(81, 16, 3, np.random.default_rng(hp.seed), "float64", init=hp.init)
