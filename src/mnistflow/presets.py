@@ -4,7 +4,7 @@
 descent with learning rate 0.5 for 100 epochs, 256 hidden units (about 90-91 % test accuracy on full
 MNIST). ``best`` trains the same 784-256-10 network well: He initialisation, Adam on mini-batches
 of 256, a cosine learning-rate schedule after a one-epoch warm-up, and random +-2 pixel shifts of
-every training image, anew each epoch (98.7-98.8 % on full MNIST in about 40 s on 2 cores).
+every training image, anew each epoch (98.7-98.8 % on full MNIST in about 20 s of training on 2 free cores).
 ``frontier`` is the record recipe for one hidden layer (Simard, Steinkraus and Platt 2003): 800
 hidden units trained like ``best`` on digits elastically and affinely distorted anew every epoch
 (:mod:`mnistflow.distort`), for 200 epochs.
