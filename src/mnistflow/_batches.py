@@ -43,15 +43,14 @@ def mini_batches(
     # where each row of the order is found: in X, or at its position among the distorted fit rows
     source, at = (X, order) if distorted is None else (distorted, np.searchsorted(fit_rows, order))
     draws = min(n_fit, batch * max(1, GATHER_ROWS // batch))  # rows whose shifts are drawn at once
-    dy = dx = None
     for i in range(0, n_fit, batch):
-        if shift and i % draws == 0:  # the shifts of the next rows of this epoch's order
-            dy, dx = random_shifts(len(order[i : i + draws]), shift, rng)  # (G,) each
-        g = i % draws  # position among them
         rows = order[i : i + batch]  # (m,)
-        if dy is None or dx is None:
+        if not shift:
             gather = Gather(source, at[i : i + batch])
-        else:  # moved by the shifts drawn for them
+        else:
+            if i % draws == 0:  # the shifts of the next rows of this epoch's order
+                dy, dx = random_shifts(min(draws, n_fit - i), shift, rng)  # (G,) each
+            g = i % draws  # position among them
             gather = Gather(source, at[i : i + batch], dy[g : g + batch], dx[g : g + batch], shift)
         yield Batch(gather, Y[rows], labels[rows])
 

@@ -10,10 +10,10 @@ Memory: full-batch training without shifts gives the engine the training rows on
 keeps a copy of their non-zero columns); a mini-batch's rows are gathered (and shifted) by the
 workers, each its own block's into a buffer of its own (:mod:`mnistflow._batches`). The weights,
 and each gradient of them, are one flat buffer each (:mod:`mnistflow._flat`). Beyond the data and
-that copy, training needs a few MB; with distortions (:mod:`mnistflow.distort`), two
-more copies of the rows to fit on: the current epoch's distorted rows, and the next epoch's, which
-a background thread prepares meanwhile (:mod:`mnistflow._prefetch`). Batches are then gathered from
-the epoch's distorted rows (and shifted, if ``shift`` is set too).
+that copy, training needs a few MB; with distortions (:mod:`mnistflow.distort`), two more copies of
+the rows to fit on: the current epoch's distorted rows, and the next epoch's, which a background
+thread prepares meanwhile (:mod:`mnistflow._prefetch`). Batches are then gathered from the epoch's
+distorted rows (and shifted, if ``shift`` is set too).
 
 One ``numpy.random.default_rng(seed)`` drives everything random (initialisation, validation hold-out,
 shuffling, shifts, dropout), in a fixed order, so the same data, hyperparameters and seed give
@@ -248,4 +248,3 @@ def _step_settings(hp: Hyperparams) -> str:
 def _l2_penalty(params: network.Params, l2: float) -> float:
     """l2/2 (|W1|^2 + |W2|^2): the part of the loss the cross-entropy of a step leaves out."""
     return 0.5 * l2 * sum(float(np.vdot(params[w], params[w])) for w in ("W1", "W2")) if l2 else 0.0
-
