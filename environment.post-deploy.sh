@@ -9,7 +9,7 @@
 # it installs the clone it sits in: `bash environment.post-deploy.sh`.
 #
 # Editable, so the environment runs the clone's current code: a changed module reaches the jobs at
-# once, as the code digests (mnistflow._provenance) rerun the stages that use it. No dependencies
+# once, as the code digests (mnistflow.plumbing.code_digest) rerun the stages that use it. No dependencies
 # and no build environment from PyPI: environment.yml brings them all from conda-forge.
 set -euo pipefail
 project="${MNISTFLOW_PROJECT:-$(cd "$(dirname "$0")" && pwd)}"

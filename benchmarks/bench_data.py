@@ -29,10 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mnistflow import prepare, sources
-from mnistflow._io import save_npz
-from mnistflow._provenance import versions
-from mnistflow.data import read_parquet, write_parquet
+from mnistflow.data import prepare, sources
+from mnistflow.data.parquet_file import read_parquet, write_parquet
+from mnistflow.plumbing.npz_files import save_npz
+from mnistflow.plumbing.versions import versions
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_SECONDS = 3.0

@@ -5,7 +5,7 @@
 
 DIR is a directory holding the four MNIST IDX files, as for ``bench_train.py``; the data is its
 seed split (all 70,000 rows, ``train_test_split(test_size=0.2, random_state=42)``: 56,000 rows to
-train on, 14,000 to test). Every preset of :data:`mnistflow.presets.PRESETS` is trained as the train
+train on, 14,000 to test). Every preset of :data:`mnistflow.settings.presets.PRESETS` is trained as the train
 stage would (float32, BLAS threads from the environment, else all cores), each in its own process,
 and for each the table gives the seconds of training, the CPU use (user + system CPU seconds of the
 process during training / wall seconds: 2.0 is both cores of a 2-core machine busy all the time),
@@ -14,7 +14,7 @@ machine shared with other jobs, the CPU use of a run is only what the others lef
 
 For every mini-batch preset (``best``, and ``frontier`` when it exists), ``torch-<preset>`` runs the
 same recipe with PyTorch doing the training compute: it is this project's own
-:func:`mnistflow.train.train` with the gradient engine and the optimizer's step swapped for
+:func:`mnistflow.training.train.train` with the gradient engine and the optimizer's step swapped for
 PyTorch's (forward and backward pass, ``torch.optim.Adam`` or ``SGD``), on tensors that share
 memory with the NumPy parameters. So both get the same initial weights, the same shuffled,
 augmented NumPy batches (gathered and moved by the same code, from the same seed), the same
@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 from bench_train import load, peak_rss_mb, torch_available, write_split
 
-from mnistflow.augment import ShiftFrame, image_side
+from mnistflow.training.shifts import ShiftFrame, image_side
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -55,7 +55,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def recipe(preset: str, epochs: int | None, settings: dict[str, str]) -> Any:
     """The preset's hyperparameters with ``settings`` on top (as ``--config key=value`` would),
     shortened to ``epochs`` when given."""
-    from mnistflow.presets import PRESETS, resolve
+    from mnistflow.settings.presets import PRESETS, resolve
 
     if epochs:
         warmup = settings.get("warmup_epochs", PRESETS[preset].warmup_epochs)
@@ -76,7 +76,7 @@ def yaml_value(text: str) -> Any:
 # --- PyTorch in place of the gradient engine and the optimizer's step --------------------------------
 
 class TorchGradients:
-    """Stands in for :class:`mnistflow._engine.Gradients` inside ``train``: a batch's forward and
+    """Stands in for :class:`mnistflow.training.engine._gradients.Gradients` inside ``train``: a batch's forward and
     backward pass in PyTorch, on tensors that share memory with the NumPy parameters."""
 
     def __init__(self, params: dict[str, np.ndarray], batch: int, workers: Any) -> None:
@@ -94,7 +94,7 @@ class TorchGradients:
         self.workers.close()  # mnistflow's workers, unused here
 
     def gather(self, X: Any) -> np.ndarray:
-        """A batch's inputs: the rows of a mini-batch's :class:`mnistflow.augment.Gather`, gathered
+        """A batch's inputs: the rows of a mini-batch's :class:`mnistflow.training.shifts.Gather`, gathered
         (and moved) on this thread, as mnistflow's own workers do for their blocks."""
         if isinstance(X, np.ndarray):
             return X
@@ -127,7 +127,7 @@ class TorchGradients:
 
 
 class TorchOptimizer:
-    """Stands in for :class:`mnistflow._parallel_step.ParallelOptimizer`: ``torch.optim.Adam`` (or
+    """Stands in for :class:`mnistflow.training.engine._parallel_step.ParallelOptimizer`: ``torch.optim.Adam`` (or
     SGD) over the tensors of the :class:`TorchGradients` it is given, at the step's learning rate."""
 
     def __init__(self, name: str, buffer: object, layout: object, workers: object,
@@ -155,8 +155,8 @@ class TorchOptimizer:
 def run(name: str, split: Path, epochs: int | None, settings: dict[str, str],
         torch_threads: int | None) -> dict[str, Any]:
     """Train preset ``name`` (``torch-<preset>``: with PyTorch's compute) and measure it."""
-    from mnistflow import network, train
-    from mnistflow._io import load_npz
+    from mnistflow.plumbing.npz_files import load_npz
+    from mnistflow.training import network, train
 
     use_torch = name.startswith("torch-")
     preset = name.removeprefix("torch-")
@@ -235,7 +235,7 @@ def table(results: list[tuple[str, dict[str, Any]]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mnistflow.presets import PRESETS
+    from mnistflow.settings.presets import PRESETS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("mnist", nargs="?", type=Path, help="directory holding the four MNIST IDX files")

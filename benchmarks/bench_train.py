@@ -3,7 +3,7 @@
     python benchmarks/bench_train.py DIR [--epochs 100] [--skip NAME ...]
 
 DIR is a directory holding the four MNIST IDX files (``train-images-idx3-ubyte.gz`` ..., gzip'd or
-not), read with the project's own reader (:func:`mnistflow.sources.load_idx`, MNIST checksums).
+not), read with the project's own reader (:func:`mnistflow.data.sources.load_idx`, MNIST checksums).
 
 Part 1, the seed recipe (784-256-10, randn * 0.01 weights, zero biases, full-batch gradient descent,
 learning rate 0.5, 100 epochs) on the full MNIST seed split (all 70,000 rows, train then t10k order,
@@ -58,9 +58,9 @@ TARGETS = {"sklearn": 0.67, "torch": 0.6, "seed-code": 0.37}  # mnistflow time /
 def write_split(mnist: Path, path: Path) -> None:
     """The seed split of all 70,000 rows, made by the project's own fetch and prepare code
     (train_test_split(test_size=0.2, random_state=42), float32), as the workflow would."""
-    from mnistflow._io import save_npz
-    from mnistflow.prepare import split
-    from mnistflow.sources import load_idx
+    from mnistflow.data.prepare import split
+    from mnistflow.data.sources import load_idx
+    from mnistflow.plumbing.npz_files import save_npz
 
     with tempfile.TemporaryDirectory() as downloads:  # a local directory downloads nothing
         digits = load_idx(str(mnist), md5="mnist", downloads=downloads)
@@ -75,10 +75,10 @@ def load(split: Path, *names: str) -> list[np.ndarray]:
 # --- the contenders (each runs in a worker process) --------------------------------------------------
 
 def run_mnistflow(split: Path, epochs: int, preset: str = "exercise") -> dict[str, Any]:
-    from mnistflow import network
-    from mnistflow._io import load_npz
-    from mnistflow.presets import resolve
-    from mnistflow.train import train
+    from mnistflow.plumbing.npz_files import load_npz
+    from mnistflow.settings.presets import resolve
+    from mnistflow.training import network
+    from mnistflow.training.train import train
 
     hp = resolve({"preset": preset, "epochs": epochs if preset == "exercise" else None})
     data = load_npz(split, {"X_train": "", "Y_train": ""})  # as scripts/train.py

@@ -2,7 +2,7 @@
 
 - A job runs as long as the ``snakemake`` process that started it (:data:`SUPERVISOR`).
 - Which rule makes each input of a job, and so how to make a damaged input again:
-  ``snakemake --cores 1 -R <rule>`` (:func:`run_stage`, around :func:`mnistflow._stage.run`).
+  ``snakemake --cores 1 -R <rule>`` (:func:`run_stage`, around :func:`mnistflow.plumbing.stage.run`).
 - Snakemake's benchmark files (a rule's ``benchmark:``): the seconds and peak memory of a job's last
   run (:func:`read_benchmark`, :func:`stage_seconds`).
 - The command that runs the workflow with a config file (:func:`config_command`).
@@ -10,7 +10,7 @@
 Snakemake's ``script:`` preamble appends the folder of the script it runs to ``sys.path``
 (snakemake/script/__init__.py, 9.27: ``searchpaths.append(path.get_basedir())`` for a local script),
 so every script here imports this module as ``_workflow``. The code digest of a stage
-(:func:`mnistflow._provenance.code_digest`) covers it, as it covers the package modules a script uses.
+(:func:`mnistflow.plumbing.code_digest.code_digest`) covers it, as it covers the package modules a script uses.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ import os
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-from mnistflow._stage import run
-from mnistflow.errors import DataError
+from mnistflow.plumbing.errors import DataError
+from mnistflow.plumbing.stage import run
 
 __all__ = ["SUPERVISOR", "Benchmark", "config_command", "read_benchmark", "rebuild_hints",
            "run_stage", "stage_seconds"]
 
 log = logging.getLogger(__name__)
 
-SUPERVISOR = "snakemake"  # the program whose process a job lives as long as (mnistflow._supervisor)
+SUPERVISOR = "snakemake"  # the program whose process a job lives as long as (mnistflow.plumbing.supervisor)
 
 
 def rebuild_hints(makers: Mapping[str, str]) -> dict[str, str]:
@@ -40,7 +40,7 @@ def rebuild_hints(makers: Mapping[str, str]) -> dict[str, str]:
 
 def run_stage(stage: str, main: Callable[[], None], log_path: str,
               makers: Mapping[str, str] | None = None) -> None:
-    """:func:`mnistflow._stage.run` as a Snakemake job: supervised by its ``snakemake``, and a
+    """:func:`mnistflow.plumbing.stage.run` as a Snakemake job: supervised by its ``snakemake``, and a
     message about a damaged input (``makers``: input file -> the rule that makes it) ends with the
     command that makes it again."""
     run(stage, main, log_path, rebuild_hints(makers or {}), supervisor=SUPERVISOR)

@@ -2,10 +2,10 @@
 best.yaml (the run with the best validation accuracy) and comparison.html."""
 
 from _workflow import config_command, read_benchmark, run_stage
-from mnistflow._io import write_text
-from mnistflow._stage import log
-from mnistflow.compare import RunFiles, best_yaml, load, write_csv
-from mnistflow.compare_page import write_page
+from mnistflow.plumbing.files import write_text
+from mnistflow.plumbing.stage import log
+from mnistflow.sweeps.compare import RunFiles, best_yaml, load, write_csv
+from mnistflow.sweeps.compare_page import write_page
 
 
 def main() -> None:

@@ -1,12 +1,13 @@
 """Stage evaluate: model.npz + split.npz -> results/metrics.json + results/predictions.npz."""
 
 from _workflow import run_stage, stage_seconds
-from mnistflow import network
-from mnistflow._io import save_npz, write_json
-from mnistflow._stage import log
-from mnistflow.checks import load_split
-from mnistflow.evaluate import check_compatible, metrics
-from mnistflow.model import load_model
+from mnistflow.data.split_file import load_split
+from mnistflow.evaluation.metrics import check_compatible, metrics
+from mnistflow.plumbing.files import write_json
+from mnistflow.plumbing.npz_files import save_npz
+from mnistflow.plumbing.stage import log
+from mnistflow.training import network
+from mnistflow.training.model_file import load_model
 
 
 def main() -> None:

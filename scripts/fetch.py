@@ -1,9 +1,9 @@
 """Stage fetch_mnist: source -> data/raw/mnist.parquet (uint8 pixels, labels, origin, index)."""
 
 from _workflow import run_stage
-from mnistflow import sources
-from mnistflow._stage import log
-from mnistflow.data import write_parquet
+from mnistflow.data import sources
+from mnistflow.data.parquet_file import write_parquet
+from mnistflow.plumbing.stage import log
 
 
 def main() -> None:

@@ -1,11 +1,11 @@
 """Stage predict: model.npz + the images in the `images` folder -> results/predictions.csv + .html."""
 
 from _workflow import run_stage
-from mnistflow._stage import log
-from mnistflow.image_folder import image_files
-from mnistflow.model import load_model
-from mnistflow.predict import classify, write_csv
-from mnistflow.predict_report import render_predictions
+from mnistflow.own_digits.image_folder import image_files
+from mnistflow.own_digits.predict import classify, write_csv
+from mnistflow.own_digits.predict_page import render_predictions
+from mnistflow.plumbing.stage import log
+from mnistflow.training.model_file import load_model
 
 
 def main() -> None:

@@ -1,10 +1,10 @@
 """Stage prepare: data/raw/mnist.parquet -> data/processed/split.npz (normalised, one-hot, split)."""
 
 from _workflow import run_stage
-from mnistflow._io import save_npz
-from mnistflow._stage import log
-from mnistflow.data import read_parquet
-from mnistflow.prepare import split
+from mnistflow.data.parquet_file import read_parquet
+from mnistflow.data.prepare import split
+from mnistflow.plumbing.npz_files import save_npz
+from mnistflow.plumbing.stage import log
 
 
 def main() -> None:

@@ -2,18 +2,18 @@
 results/report.html."""
 
 from _workflow import run_stage
-from mnistflow._stage import log
-from mnistflow.checks import load_split
-from mnistflow.distortion_examples import load_examples
-from mnistflow.evaluate import load_predictions, read_metrics
-from mnistflow.history import read_history
-from mnistflow.report import (
+from mnistflow.data.split_file import load_split
+from mnistflow.evaluation.metrics_file import load_predictions, read_metrics
+from mnistflow.evaluation.report import (
     plot_confusion,
     plot_distortions,
     plot_loss,
     plot_misclassified,
     render_html,
 )
+from mnistflow.plumbing.stage import log
+from mnistflow.training.distortion_examples import load_examples
+from mnistflow.training.training_log import read_history
 
 
 def main() -> None:

@@ -2,14 +2,14 @@
 + results/distortions.npz."""
 
 from _workflow import run_stage
-from mnistflow._stage import log
-from mnistflow.checks import load_split
-from mnistflow.distort import Distortions
-from mnistflow.distortion_examples import make_examples, save_examples
-from mnistflow.history import write_history
-from mnistflow.model import save_model
-from mnistflow.presets import Hyperparams
-from mnistflow.train import train
+from mnistflow.data.split_file import load_split
+from mnistflow.plumbing.stage import log
+from mnistflow.settings.presets import Hyperparams
+from mnistflow.training.distort import Distortions
+from mnistflow.training.distortion_examples import make_examples, save_examples
+from mnistflow.training.model_file import save_model
+from mnistflow.training.train import train
+from mnistflow.training.training_log import write_history
 
 
 def main() -> None:

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mnistflow.prepare import split_indices
-from mnistflow.sources import load_sample
+from mnistflow.data.prepare import split_indices
+from mnistflow.data.sources import load_sample
 from user_images import larger, on_canvas, on_paper, photo, transparent
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """Settings at their extremes: each value the schema accepts works, or is refused before any job runs.
 
-Most cases call the config check (:func:`mnistflow.config.config_problems`) with the real schema; a few
+Most cases call the config check (:func:`mnistflow.settings.schema.config_problems`) with the real schema; a few
 go through ``snakemake`` in a copy of the workflow, to show that nothing runs and what the user sees.
 Combinations only the data can judge (a split that leaves a part too small) are refused by prepare.
 """
@@ -20,11 +20,11 @@ import pytest
 import yaml
 
 from conftest import FAST, ROOT, Workflow, copy_workflow
-from mnistflow.config import config_problems, duplicate_keys, load_schema
-from mnistflow.data import Digits
-from mnistflow.errors import ConfigError
-from mnistflow.prepare import split_indices
-from mnistflow.presets import resolve
+from mnistflow.data.parquet_file import Digits
+from mnistflow.data.prepare import split_indices
+from mnistflow.plumbing.errors import ConfigError
+from mnistflow.settings.presets import resolve
+from mnistflow.settings.schema import config_problems, duplicate_keys, load_schema
 
 SCHEMA = load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 PROPERTIES: dict[str, Any] = SCHEMA["properties"]

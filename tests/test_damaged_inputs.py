@@ -15,13 +15,14 @@ import numpy as np
 import pytest
 
 from conftest import Workflow
-from mnistflow._io import atomic_path, save_npz
-from mnistflow.checks import load_split
-from mnistflow.errors import DataError
-from mnistflow.evaluate import check_metrics, read_metrics
-from mnistflow.history import read_history
-from mnistflow.model import load_model
-from mnistflow.report import render_html
+from mnistflow.data.split_file import load_split
+from mnistflow.evaluation.metrics_file import check_metrics, read_metrics
+from mnistflow.evaluation.report import render_html
+from mnistflow.plumbing.errors import DataError
+from mnistflow.plumbing.files import atomic_path
+from mnistflow.plumbing.npz_files import save_npz
+from mnistflow.training.model_file import load_model
+from mnistflow.training.training_log import read_history
 
 
 @pytest.mark.parametrize(
@@ -101,8 +102,9 @@ def test_an_extra_huge_member_of_the_split_is_not_read(_finished_once: Workflow,
 _WRITE_A_SPLIT = """
 import resource, signal, sys
 import numpy as np
-from mnistflow._io import atomic_path, save_npz
-from mnistflow._stage import run
+from mnistflow.plumbing.files import atomic_path
+from mnistflow.plumbing.npz_files import save_npz
+from mnistflow.plumbing.stage import run
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
 def main():
     resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))  # after the log file is open

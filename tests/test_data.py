@@ -9,10 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.model_selection import train_test_split
 
-from mnistflow import prepare
-from mnistflow.data import Digits, read_parquet, write_parquet
-from mnistflow.errors import ConfigError, DataError
-from mnistflow.sources import load_sample
+from mnistflow.data import prepare
+from mnistflow.data.parquet_file import Digits, read_parquet, write_parquet
+from mnistflow.data.sources import load_sample
+from mnistflow.plumbing.errors import ConfigError, DataError
 
 
 def _digits(n: int = 30, seed: int = 0, origin: str | None = None) -> Digits:

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from mnistflow import _prefetch
-from mnistflow._io import save_npz
-from mnistflow._prefetch import DistortedEpochs
-from mnistflow.distort import (
+from mnistflow.plumbing.errors import DataError
+from mnistflow.plumbing.npz_files import save_npz
+from mnistflow.training import prefetch as _prefetch
+from mnistflow.training.distort import (
     CHUNK_ROWS,
     Distortions,
     Work,
@@ -29,8 +29,8 @@ from mnistflow.distort import (
     sampling_matrices,
     sampling_points,
 )
-from mnistflow.distortion_examples import PER_DIGIT, load_examples, make_examples, save_examples
-from mnistflow.errors import DataError
+from mnistflow.training.distortion_examples import PER_DIGIT, load_examples, make_examples, save_examples
+from mnistflow.training.prefetch import DistortedEpochs
 
 SIDE = 28
 SIMARD = Distortions(elastic_alpha=34.0, elastic_sigma=4.0, rotation=10.0, scale=0.1, shear=0.1)

@@ -8,12 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mnistflow import network
-from mnistflow._columns import live_columns, restrict_columns
-from mnistflow._engine import Batch, Gradients
-from mnistflow._flat import Layout
-from mnistflow._workers import Workers
-from mnistflow.presets import PRESETS
+from mnistflow.settings.presets import PRESETS
+from mnistflow.training import network
+from mnistflow.training.engine._columns import live_columns, restrict_columns
+from mnistflow.training.engine._flat import Layout
+from mnistflow.training.engine._gradients import Batch, Gradients
+from mnistflow.training.engine._workers import Workers
 
 HP = replace(PRESETS["exercise"], hidden=16, dtype="float64")
 

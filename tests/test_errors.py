@@ -19,12 +19,13 @@ import pytest
 import yaml
 
 from conftest import ROOT, Workflow
-from mnistflow._io import load_npz, read_json
-from mnistflow.checks import load_split
-from mnistflow.config import allowed, config_problems, load_schema
-from mnistflow.data import read_parquet
-from mnistflow.errors import DataError
-from mnistflow.history import read_history
+from mnistflow.data.parquet_file import read_parquet
+from mnistflow.data.split_file import load_split
+from mnistflow.plumbing.errors import DataError
+from mnistflow.plumbing.files import read_json
+from mnistflow.plumbing.npz_files import load_npz
+from mnistflow.settings.schema import allowed, config_problems, load_schema
+from mnistflow.training.training_log import read_history
 
 SCHEMA = load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 VALID: dict[str, Any] = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -259,7 +260,7 @@ _FAIL_ON = """
 import sys
 sys.path.append(sys.argv[3])
 from _workflow import run_stage
-from mnistflow.errors import DataError
+from mnistflow.plumbing.errors import DataError
 def main():
     raise DataError(sys.argv[1], "damaged")
 run_stage("train", main, sys.argv[2], {"data/processed/split.npz": "prepare"})

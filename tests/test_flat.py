@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnistflow._flat import ALIGN, Layout
+from mnistflow.training.engine._flat import ALIGN, Layout
 
 ARRAYS = {"W1": np.zeros((784, 5)), "b1": np.zeros(5), "W2": np.zeros((5, 10)), "b2": np.zeros(10)}
 

@@ -35,9 +35,9 @@ from fake_sources import (
     serve,
     write_idx_dir,
 )
-from mnistflow import download, idx, sources
-from mnistflow.data import Digits, read_parquet, write_parquet
-from mnistflow.errors import ConfigError, DataError
+from mnistflow.data import download, idx, sources
+from mnistflow.data.parquet_file import Digits, read_parquet, write_parquet
+from mnistflow.plumbing.errors import ConfigError, DataError
 
 
 @pytest.fixture(scope="module")
@@ -396,8 +396,8 @@ BOMBS: dict[str, tuple[Callable[[Path, bytes], None], bytes, str, str]] = {
 # Runs the reader in a process allowed 48 MiB more address space than it has after its imports.
 _LIMITED_READ = """
 import resource, sys
-from mnistflow import idx
-from mnistflow.errors import DataError
+from mnistflow.data import idx
+from mnistflow.plumbing.errors import DataError
 with open("/proc/self/status") as fh:
     size = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
 resource.setrlimit(resource.RLIMIT_AS, (size + (48 << 20), resource.RLIM_INFINITY))

@@ -17,14 +17,14 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
-from mnistflow import network
-from mnistflow.data import Digits
-from mnistflow.errors import DataError
-from mnistflow.images import BOX, CENTRE, SIDE, centre_of_mass, read_image, to_mnist
-from mnistflow.prepare import normalise, split
-from mnistflow.presets import PRESETS
-from mnistflow.sources import load_sample
-from mnistflow.train import train
+from mnistflow.data.parquet_file import Digits
+from mnistflow.data.prepare import normalise, split
+from mnistflow.data.sources import load_sample
+from mnistflow.own_digits.images import BOX, CENTRE, SIDE, centre_of_mass, read_image, to_mnist
+from mnistflow.plumbing.errors import DataError
+from mnistflow.settings.presets import PRESETS
+from mnistflow.training import network
+from mnistflow.training.train import train
 from user_images import jpeg, larger, on_canvas, on_paper, photo, transparent, user_image
 
 N_RENDERED = 200  # held-out digits per rendering

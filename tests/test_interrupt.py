@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from conftest import Workflow, children_take_sigint, metrics_without_timings
-from mnistflow._io import atomic_path, save_npz, sha256_file
+from mnistflow.plumbing.files import atomic_path, sha256_file
+from mnistflow.plumbing.npz_files import save_npz
 from test_reproducible import IDENTICAL
 
 # Long enough to be interrupted mid-training (a few seconds), short enough to rerun in a test.
@@ -206,7 +207,7 @@ def test_write_killed_midway_leaves_only_a_temporary_that_the_next_write_removes
     target = tmp_path / "model.npz"
     code = (
         "import os, signal, sys\n"
-        "from mnistflow._io import atomic_path\n"
+        "from mnistflow.plumbing.files import atomic_path\n"
         "with atomic_path(sys.argv[1]) as tmp:\n"
         "    tmp.write_bytes(b'half of a model')\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -226,8 +227,8 @@ def test_stage_stopped_while_writing_says_so_and_leaves_nothing(tmp_path: Path, 
     target = tmp_path / "model.npz"
     code = (
         "import sys, time\n"
-        "from mnistflow._io import atomic_path\n"
-        "from mnistflow._stage import run\n"
+        "from mnistflow.plumbing.files import atomic_path\n"
+        "from mnistflow.plumbing.stage import run\n"
         "def main():\n"
         "    with atomic_path(sys.argv[1]) as tmp:\n"
         "        tmp.write_bytes(b'half of a model')\n"

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from mnistflow import network
 from mnistflow.__main__ import main
-from mnistflow.model import save_model
-from mnistflow.presets import Hyperparams
+from mnistflow.settings.presets import Hyperparams
+from mnistflow.training import network
+from mnistflow.training.model_file import save_model
 
 EXAMPLES = ROOT / "examples" / "images"
 LINE = re.compile(r"(?P<file>.+): (?P<digit>\d) \(\d+\.\d%\); next \d \(\d+\.\d%\), \d \(\d+\.\d%\)")

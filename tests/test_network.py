@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from mnistflow import network
+from mnistflow.training import network
 
 
 def _toy(

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from fake_sources import IDX_FILES, Rows, closed_port_url, make_rows, serve, write_idx_dir, write_openml
-from mnistflow import prepare, sources
-from mnistflow.data import Digits, read_parquet, write_parquet
-from mnistflow.errors import ConfigError, DataError
+from mnistflow.data import prepare, sources
+from mnistflow.data.parquet_file import Digits, read_parquet, write_parquet
+from mnistflow.plumbing.errors import ConfigError, DataError
 
 
 @dataclass

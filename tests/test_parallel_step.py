@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from mnistflow import network
-from mnistflow._flat import Layout, Part
-from mnistflow._parallel_step import ParallelOptimizer
-from mnistflow._workers import Workers
-from mnistflow.optimizers import make_optimizer
-from mnistflow.presets import PRESETS
-from mnistflow.train import train
+from mnistflow.settings.presets import PRESETS
+from mnistflow.training import network
+from mnistflow.training.engine._flat import Layout, Part
+from mnistflow.training.engine._parallel_step import ParallelOptimizer
+from mnistflow.training.engine._workers import Workers
+from mnistflow.training.optimizers import make_optimizer
+from mnistflow.training.train import train
 
 
 class _Given:
@@ -75,7 +75,7 @@ def test_training_on_two_workers_is_bit_identical_run_to_run(caplog: pytest.LogC
     # batches of 100 rows: two workers, two blocks, the adding-up and Adam's step on both
     hp = replace(PRESETS["best"], hidden=24, epochs=5, batch_size=100, shift=1, l2=1e-4,
                  learning_rate=0.03)
-    with threadpool_limits(2, user_api="blas"), caplog.at_level("INFO", "mnistflow.train"):
+    with threadpool_limits(2, user_api="blas"), caplog.at_level("INFO", "mnistflow.training.train"):
         runs = [train(X, Y, hp) for _ in range(3)]
     assert "2 thread(s), 2 worker(s)" in caplog.text
     for params, history in runs[1:]:

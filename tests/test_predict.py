@@ -19,13 +19,13 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, Workflow
-from mnistflow import network
-from mnistflow.errors import ConfigError, DataError
-from mnistflow.image_folder import image_files
-from mnistflow.model import load_model, save_model
-from mnistflow.predict import CSV_COLUMNS, Prediction, classify, describe, write_csv
-from mnistflow.predict_report import render_predictions
-from mnistflow.presets import Hyperparams
+from mnistflow.own_digits.image_folder import image_files
+from mnistflow.own_digits.predict import CSV_COLUMNS, Prediction, classify, describe, write_csv
+from mnistflow.own_digits.predict_page import render_predictions
+from mnistflow.plumbing.errors import ConfigError, DataError
+from mnistflow.settings.presets import Hyperparams
+from mnistflow.training import network
+from mnistflow.training.model_file import load_model, save_model
 
 EXAMPLES = ROOT / "examples" / "images"
 

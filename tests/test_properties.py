@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mnistflow import network
-from mnistflow._io import load_npz, save_npz
-from mnistflow.checks import check_split
-from mnistflow.data import Digits, read_parquet, write_parquet
-from mnistflow.errors import DataError
-from mnistflow.idx import read_idx
+from mnistflow.data.idx import read_idx
+from mnistflow.data.parquet_file import Digits, read_parquet, write_parquet
+from mnistflow.data.split_file import check_split
+from mnistflow.plumbing.errors import DataError
+from mnistflow.plumbing.npz_files import load_npz, save_npz
+from mnistflow.training import network
 
 # Files are written to a tmp folder per example; hypothesis' health check would flag the fixture.
 FILES = settings(max_examples=60, deadline=None,

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from conftest import FAST, ROOT, Workflow, copy_workflow, metrics_without_timings
-from mnistflow._io import sha256_file
-from mnistflow._provenance import git_commit, git_dirty
+from mnistflow.plumbing.files import sha256_file
+from mnistflow.plumbing.versions import git_commit, git_dirty
 
 # Files that must come out byte-for-byte the same from the same inputs and settings.
 IDENTICAL = (

@@ -18,9 +18,9 @@ from snakemake.utils import validate
 
 from conftest import ROOT, Workflow
 from fake_sources import make_rows, write_idx_dir
-from mnistflow import sources
-from mnistflow.data import read_parquet
-from mnistflow.errors import ConfigError, DataError
+from mnistflow.data import sources
+from mnistflow.data.parquet_file import read_parquet
+from mnistflow.plumbing.errors import ConfigError, DataError
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 

@@ -15,13 +15,22 @@ import pytest
 import yaml
 
 from conftest import ROOT, Workflow, copy_workflow
-from mnistflow._io import write_text
-from mnistflow.compare import Comparison, RunFiles, best_yaml, load, load_run, model_validation, write_csv
-from mnistflow.compare_page import write_page
-from mnistflow.config import load_schema
-from mnistflow.errors import ConfigError, DataError
-from mnistflow.presets import TRAINING_KEYS
-from mnistflow.sweeps import SweepKeys, folder_value, parse_folder, parse_value, read_sweep
+from mnistflow.plumbing.errors import ConfigError, DataError
+from mnistflow.plumbing.files import write_text
+from mnistflow.settings.presets import TRAINING_KEYS
+from mnistflow.settings.schema import load_schema
+from mnistflow.sweeps.compare import (
+    Comparison,
+    RunFiles,
+    best_yaml,
+    load,
+    load_run,
+    model_validation,
+    write_csv,
+)
+from mnistflow.sweeps.compare_page import write_page
+from mnistflow.sweeps.folder_names import folder_value, parse_folder, parse_value
+from mnistflow.sweeps.sweep_table import SweepKeys, read_sweep
 
 SCHEMA = load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 CONFIG = {key: spec["default"] for key, spec in SCHEMA["properties"].items()}

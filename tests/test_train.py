@@ -10,18 +10,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import mnistflow.train
+import mnistflow.training.train
 from conftest import Workflow
-from mnistflow import _prefetch, network
-from mnistflow._columns import GATHER_ROWS
-from mnistflow.augment import Gather, ShiftFrame, random_shifts, shift_rows
-from mnistflow.distort import Distortions, distort_rows, distortion_rng
-from mnistflow.errors import ConfigError, DataError, TrainingError
-from mnistflow.history import read_history, write_history
-from mnistflow.model import load_model, save_model
-from mnistflow.optimizers import SGD, Adam, learning_rate_at, make_optimizer
-from mnistflow.presets import PRESETS, Hyperparams, resolve
-from mnistflow.train import EarlyStopping, early_stopping, train
+from mnistflow.plumbing.errors import ConfigError, DataError, TrainingError
+from mnistflow.settings.presets import PRESETS, Hyperparams, resolve
+from mnistflow.training import network
+from mnistflow.training import prefetch as _prefetch
+from mnistflow.training.distort import Distortions, distort_rows, distortion_rng
+from mnistflow.training.engine._columns import GATHER_ROWS
+from mnistflow.training.engine._gather import Gather
+from mnistflow.training.model_file import load_model, save_model
+from mnistflow.training.optimizers import SGD, Adam, learning_rate_at, make_optimizer
+from mnistflow.training.shifts import ShiftFrame, random_shifts, shift_rows
+from mnistflow.training.train import EarlyStopping, early_stopping, train
+from mnistflow.training.training_log import read_history, write_history
 
 # --- presets ------------------------------------------------------------------------------------
 
@@ -463,7 +465,7 @@ def test_distorted_training_is_the_textbook_loop_on_each_epochs_distorted_rows()
 
 
 class _OneAfterAnother:
-    """mnistflow._prefetch.DistortedEpochs without the thread: each epoch distorted when asked for."""
+    """mnistflow.training.prefetch.DistortedEpochs without the thread: each epoch distorted when asked for."""
 
     def __init__(self, X: np.ndarray, rows: np.ndarray, d: Distortions, seed: int, epochs: int) -> None:
         self.args = X, rows, d, seed
@@ -488,7 +490,7 @@ def test_epochs_prepared_in_the_background_give_the_weights_of_epochs_made_one_a
     assert _prefetch.SLAB_ROWS < 4500
     hp = replace(SMALL_FRONTIER, epochs=3, shift=1)
     with monkeypatch.context() as patch:
-        patch.setattr(mnistflow.train, "DistortedEpochs", _OneAfterAnother)
+        patch.setattr(mnistflow.training.train, "DistortedEpochs", _OneAfterAnother)
         expected, expected_history = train(X, Y, hp)
 
     def slow(*args: object, **kwargs: object) -> np.ndarray:
@@ -517,7 +519,7 @@ def test_early_stopping_counts_epochs_without_a_better_accuracy() -> None:
 
 def test_zero_columns_are_used_when_images_are_shifted(caplog: pytest.LogCaptureFixture) -> None:
     X, Y = _blobs_with_dead_columns()
-    with caplog.at_level("INFO", logger="mnistflow.train"):
+    with caplog.at_level("INFO", logger="mnistflow.training.train"):
         train(X, Y, replace(SMALL_EXERCISE, epochs=1, shift=1))  # moves pixels into the dead columns
         assert "enter the products" not in caplog.text
         train(X, Y, replace(SMALL_EXERCISE, epochs=1))

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from mnistflow._workers import Workers
+from mnistflow.training.engine._workers import Workers
 
 
 def test_tasks_of_a_phase_run_at_the_same_time_on_every_worker() -> None:

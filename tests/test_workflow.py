@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, Workflow, copy_workflow
-from mnistflow.distortion_examples import PER_DIGIT, load_examples
+from mnistflow.training.distortion_examples import PER_DIGIT, load_examples
 
 OUTPUTS = (
     "data/raw/mnist.parquet",

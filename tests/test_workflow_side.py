@@ -11,8 +11,8 @@ import pytest
 
 from _workflow import Benchmark, read_benchmark, rebuild_hints, stage_seconds
 from conftest import ROOT
-from mnistflow._provenance import stage_modules
-from mnistflow.errors import DataError
+from mnistflow.plumbing.code_digest import stage_modules
+from mnistflow.plumbing.errors import DataError
 
 BENCHMARK = "s\th:m:s\tmax_rss\tmax_vms\n1.2505\t0:00:01\t80.5\t300\n"
 

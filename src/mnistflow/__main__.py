@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mnistflow.errors import MnistflowError
+from mnistflow.plumbing.errors import MnistflowError
 
 __all__ = ["main"]
 
@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _expand(arguments: Sequence[str]) -> tuple[list[Path], list[str]]:
     """Files to classify (a folder's files in place of the folder), and a line per empty folder."""
-    from mnistflow.image_folder import image_files
+    from mnistflow.own_digits.image_folder import image_files
 
     files: list[Path] = []
     problems: list[str] = []
@@ -56,8 +56,8 @@ def _expand(arguments: Sequence[str]) -> tuple[list[Path], list[str]]:
 def predict(model: str, arguments: Sequence[str]) -> int:
     """Print a line per image; 0 when every one was classified, else 1."""
     # deferred: `mnistflow --help` answers without loading NumPy and Pillow
-    from mnistflow.model import load_model
-    from mnistflow.predict import classify, describe
+    from mnistflow.own_digits.predict import classify, describe
+    from mnistflow.training.model_file import load_model
 
     files, problems = _expand(arguments)
     try:

@@ -24,14 +24,15 @@ from snakemake.exceptions import WorkflowError
 os.environ.update(MNISTFLOW_PROJECT=str(workflow.basedir))
 if importlib.util.find_spec("mnistflow") is None:
     sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from mnistflow._provenance import code_digest, files_digest
-from mnistflow._supervisor import descendants
-from mnistflow.config import config_error, load_schema
-from mnistflow.errors import MnistflowError
-from mnistflow.image_folder import image_files
-from mnistflow.presets import TRAINING_KEYS
-from mnistflow.presets import resolve as resolve_hyperparams
-from mnistflow.sweeps import SweepKeys, folder_value, parse_folder, read_sweep
+from mnistflow.plumbing.code_digest import code_digest, files_digest
+from mnistflow.plumbing.supervisor import descendants
+from mnistflow.settings.schema import config_error, load_schema
+from mnistflow.plumbing.errors import MnistflowError
+from mnistflow.own_digits.image_folder import image_files
+from mnistflow.settings.presets import TRAINING_KEYS
+from mnistflow.settings.presets import resolve as resolve_hyperparams
+from mnistflow.sweeps.sweep_table import SweepKeys, read_sweep
+from mnistflow.sweeps.folder_names import folder_value, parse_folder
 
 # The config is checked against workflow/schemas/config.schema.yaml (jsonschema, as Snakemake's
 # `validate` does), with one line per bad setting, naming the key and what it allows, before any job
@@ -58,7 +59,7 @@ if shlex.quote(sys.executable) != sys.executable:
 
 
 def image_paths():
-    """Every file in the `images` folder (mnistflow.image_folder.image_files); none when the folder is
+    """Every file in the `images` folder (mnistflow.own_digits.image_folder.image_files); none when the folder is
     unset, missing or empty, in which case the predict job itself says so, in one line.
     """
     try:
@@ -78,7 +79,7 @@ def get_images(wildcards):
 
 
 def get_images_digest(wildcards):
-    """Digest of the names and contents of all the images (mnistflow._provenance.files_digest), a
+    """Digest of the names and contents of all the images (mnistflow.plumbing.code_digest.files_digest), a
     param of predict: read only when the predict job is wanted."""
     return files_digest(image_paths())
 
@@ -96,7 +97,7 @@ def normalise_idx_path(path):
     pathlib writes it (`./mnist/`, `mnist/` and `mnist` are all `mnist`; `..` is kept, as it may
     pass through a symbolic link). Empty stays empty (fetch_mnist then says idx_path is not set).
     """
-    if urlsplit(path).scheme in ("http", "https"):  # as mnistflow.idx tells a URL
+    if urlsplit(path).scheme in ("http", "https"):  # as mnistflow.data.idx tells a URL
         return path.rstrip("/")
     return str(Path(path)) if path else path
 
@@ -168,7 +169,7 @@ def get_recorded_config():
 
 def get_hyperparams():
     """The settings that decide the trained weights, as train.Hyperparams fields: the preset's values
-    with every non-null training key of the config on top (mnistflow.presets.resolve).
+    with every non-null training key of the config on top (mnistflow.settings.presets.resolve).
     """
     return asdict(resolve_hyperparams(config))
 
@@ -214,7 +215,7 @@ def get_final_output():
 # --- sweeps (workflow/rules/sweep.smk) ---------------------------------------------------------------
 # A sweep is a table, config/sweeps/<name>.tsv: one column per setting of prepare or train, one row
 # per run. Tables are read only when a sweep's file is asked for (so the single run never reads them),
-# once each, and checked as a whole before any job runs (mnistflow.sweeps.read_sweep).
+# once each, and checked as a whole before any job runs (mnistflow.sweeps.sweep_table.read_sweep).
 SWEEP_TABLES = "config/sweeps"
 
 
@@ -235,7 +236,7 @@ def sweep_keys():
 class SweepPlan:
     """A checked sweep table and its folders: Paramspace names each run's folder after its row
     (``learning_rate~0.05``, ``hidden~64/learning_rate~0.001``) and each split's after its data
-    settings; values are written by mnistflow.sweeps.folder_value, so a folder never changes when
+    settings; values are written by mnistflow.sweeps.sweep_table.folder_value, so a folder never changes when
     other rows are added or removed."""
 
     def __init__(self, name):

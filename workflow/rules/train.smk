@@ -13,7 +13,7 @@ rule train:
     conda:
         "../../environment.yml"
     # Snakemake caps this at --cores and sets OMP/OPENBLAS_NUM_THREADS to it; training then runs that
-    # many worker threads, each with single-threaded BLAS (mnistflow._workers), so parallel jobs
+    # many worker threads, each with single-threaded BLAS (mnistflow.training.engine._workers), so parallel jobs
     # never oversubscribe the cores. On a cluster it is the job's CPU count, which nothing caps (a
     # job asking for more CPUs than a node has stays PENDING for ever), and the thread count changes
     # the last bits of the weights. So 2, the same on every machine: any node and any laptop has

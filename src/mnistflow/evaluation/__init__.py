@@ -1,0 +1,8 @@
+"""What a trained model is worth: ``results/metrics.json`` and ``results/report.html``.
+
+- :mod:`~mnistflow.evaluation.metrics`       test metrics of a model (scikit-learn), with provenance
+- :mod:`~mnistflow.evaluation.metrics_file`  reading ``metrics.json`` and ``predictions.npz`` back, checked
+- :mod:`~mnistflow.evaluation.report`        figures and the self-contained report page
+"""
+
+__all__ = ["metrics", "metrics_file", "report"]

@@ -1,0 +1,99 @@
+"""Reading back what evaluate wrote: ``metrics.json`` (checked against :data:`METRICS_SCHEMA`) and
+``predictions.npz``. The writer is :func:`mnistflow.evaluation.metrics.metrics`; the report, the sweep
+comparison and the CLI read through here, so a file edited by hand or damaged on disk is refused with
+the place and the problem."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from mnistflow.data.parquet_file import N_CLASSES, labels_outside
+from mnistflow.plumbing.errors import DataError
+from mnistflow.plumbing.files import read_json
+from mnistflow.plumbing.npz_files import load_npz
+
+__all__ = ["METRICS_SCHEMA", "check_metrics", "load_predictions", "read_metrics"]
+
+
+_NUMBER = {"type": "number"}
+
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+
+
+
+_STRINGS = {"type": "object", "additionalProperties": {"type": ["string", "null"]}}
+
+
+
+# What :func:`metrics` writes and the report reads (JSON Schema): a metrics.json edited by hand or
+# damaged on disk is refused by :func:`check_metrics` with the place and the problem.
+METRICS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["test", "per_class", "confusion_matrix", "sizes", "config", "model", "sha256",
+                 "versions", "seconds"],
+    "properties": {
+        "test": {"type": "object", "required": ["accuracy", "loss", "n_errors"],
+                 "properties": {"accuracy": {"type": "number", "minimum": 0, "maximum": 1},
+                                "loss": {**_NUMBER, "minimum": 0}, "n_errors": _COUNT}},
+        "per_class": {
+            "type": "object",
+            "propertyNames": {"enum": [str(k) for k in range(N_CLASSES)]},
+            "additionalProperties": {
+                "type": "object", "required": ["precision", "recall", "f1-score", "support"],
+                "properties": {m: _NUMBER for m in ("precision", "recall", "f1-score", "support")},
+            },
+        },
+        "confusion_matrix": {
+            "type": "array", "minItems": N_CLASSES, "maxItems": N_CLASSES,
+            "items": {"type": "array", "minItems": N_CLASSES, "maxItems": N_CLASSES, "items": _COUNT},
+        },
+        "sizes": {"type": "object", "required": ["train", "test"],
+                  "properties": {"train": _COUNT, "test": _COUNT}},
+        "config": {"type": "object"},
+        "model": {"type": "object", "properties": {"hyperparams": {"type": "object"}}},
+        "sha256": _STRINGS,
+        "versions": _STRINGS,
+        "git_commit": {"type": ["string", "null"]},
+        "seconds": {"type": "object", "additionalProperties": _NUMBER},
+    },
+}
+
+
+
+def check_metrics(data: Any, path: str | os.PathLike[str]) -> None:
+    """Raise :class:`DataError` naming ``path`` and the first bad field unless ``data`` (a parsed
+    metrics.json) has the structure and types that :data:`METRICS_SCHEMA` describes."""
+    from jsonschema import Draft202012Validator
+
+    error = next(iter(sorted(Draft202012Validator(METRICS_SCHEMA).iter_errors(data),
+                             key=lambda e: list(map(str, e.absolute_path)))), None)
+    if error is not None:
+        where = ".".join(map(str, error.absolute_path)) or "the top level"
+        message = error.message if len(error.message) <= 120 else error.message[:117] + "..."
+        raise DataError(path, f"{where}: {message}")
+
+
+
+def read_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """metrics.json as :func:`metrics` wrote it, checked (:func:`check_metrics`)."""
+    data = read_json(path)
+    check_metrics(data, path)
+    return dict(data)
+
+
+
+def load_predictions(path: str | os.PathLike[str], n_test: int) -> dict[str, np.ndarray]:
+    """``y_true`` and ``y_pred`` of predictions.npz: (n_test,) integer labels 0-9 each."""
+    pred = load_npz(path, {"y_true": "true labels", "y_pred": "predicted labels"})
+    for name, y in pred.items():
+        if y.shape != (n_test,) or not np.issubdtype(y.dtype, np.integer):
+            raise DataError(path, f"{name} is {y.dtype} {y.shape}, expected ({n_test},) integer "
+                                  "labels, one per test row")
+        if bad_labels := labels_outside(y):
+            raise DataError(path, f"{name} has {bad_labels}")
+    return pred

@@ -1,0 +1,198 @@
+"""A user's digit image made into what the network was trained on: an MNIST-style 28x28 digit.
+
+MNIST's digits are not just any 28x28 picture (LeCun et al., "Gradient-based learning applied to
+document recognition", 1998, and the MNIST page): each NIST digit, white ink on black, was
+size-normalised to fit a 20x20 box keeping its aspect ratio, with anti-aliasing (hence the grey
+edges), then placed in a 28x28 field so that its centre of mass is at the centre. A photo or a
+drawing fed to the network without the same treatment is misread. :func:`to_mnist` applies it to
+an image of any size, colour or mode; :func:`read_image` opens a file with Pillow and says, in one
+line naming the file, why one cannot be used.
+
+Where "the centre" is: MNIST's own digits have their centre of mass at row 14, column 14 (counting
+from 0), each within half a pixel (5,000 of them: mean 13.99, 14.00), so that is where it goes.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from mnistflow.plumbing.errors import DataError
+
+__all__ = ["BOX", "CENTRE", "SIDE", "centre_of_mass", "read_image", "to_mnist"]
+
+SIDE = 28  # the network's input is SIDE x SIDE pixels
+BOX = 20  # the digit's longer side after size normalisation
+CENTRE = (14.0, 14.0)  # (row, column) of the centre of mass in MNIST's digits
+# the ink must stand out from the background by this share of the full grey range (255), or the
+# image counts as empty: JPEG noise and paper texture stay below it, faint pencil does not
+MIN_CONTRAST = 0.08
+# a pixel is ink, for the crop, when it is this far from the background towards the strongest ink:
+# the middle of the anti-aliased edge, where the edge of the pen stroke was
+INK_LEVEL = 0.5
+# images larger than this on their longer side are first reduced to it: a 20 px digit needs far
+# less, and a 12-megapixel photo would otherwise cost hundreds of MB of float arrays
+MAX_SIDE = 1024
+_LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601 weights of R, G, B: what Pillow's "L" uses
+
+
+def read_image(path: str | os.PathLike[str]) -> Image.Image:
+    """Open and decode an image file (its first frame), or raise :class:`DataError` naming it.
+
+    Refused, each with its reason: a missing file, a file Pillow cannot identify as an image, a
+    truncated or damaged one, and one with more pixels than Pillow's decompression-bomb limit
+    (``PIL.Image.MAX_IMAGE_PIXELS``: a small file can decode to gigabytes).
+    """
+    try:
+        with warnings.catch_warnings():
+            # above the limit Pillow only warns; above twice the limit it raises: refuse both
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                opened.seek(0)  # the first frame of a GIF or an animated PNG
+                opened.load()  # decode now: a truncated file fails here, not later
+                return _upright(opened)
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except IsADirectoryError:
+        raise DataError(path, "a folder, not an image file") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(
+            path, f"image too large (over Pillow's decompression-bomb limit of "
+            f"{Image.MAX_IMAGE_PIXELS:,} pixels); scale it down first"
+        ) from None
+    except UnidentifiedImageError:
+        raise DataError(path, "not an image (Pillow cannot read this file format)") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:  # what damaged files raise
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(path, f"truncated or damaged image ({reason})") from None
+
+
+def to_mnist(image: Image.Image, name: str | os.PathLike[str] = "image") -> np.ndarray:
+    """An image of a digit as MNIST's digits are: (28, 28) float32 in [0, 1], white ink on black.
+
+    Any size, colour or grey, with or without alpha. ``name`` is used in the message of the
+    :class:`DataError` raised for an image without ink (blank, or one flat colour). The steps, and
+    why each (the helpers' docstrings give the details):
+
+    1. grey: MNIST has no colour; transparent parts go over a background the ink stands out on;
+    2. ink bright on black, as in MNIST; the paper's colour and the photo's exposure taken out;
+    3. crop to the ink: the digit's size, not the picture's, decides how much it is scaled;
+    4. longer side to 20 px keeping the aspect ratio, anti-aliased: MNIST's size normalisation;
+    5. centre of mass at the centre of 28x28: MNIST's centring;
+    6. grey levels to bytes, then to [0, 1] as prepare does: what the network was trained on.
+    """
+    grey = _grey(image)  # 1. (h, w) float64 in 0..255, alpha composited
+    ink = _bright_ink(grey, name)  # 2. (h, w) in [0, 1]: ink bright, background 0
+    rows, cols = _ink_box(ink)  # 3.
+    small = _fit(ink[rows, cols], BOX)  # 4. (<= 20, <= 20), longer side 20
+    pixels = _place(small, SIDE, CENTRE)  # 5. (28, 28) uint8
+    # 6. prepare.normalise's scaling, written out: importing prepare would pull in scikit-learn
+    X = pixels.astype(np.float32)  # (28, 28)
+    X *= 1.0 / 255.0
+    return X
+
+
+def centre_of_mass(pixels: np.ndarray) -> tuple[float, float]:
+    """(row, column) of the centre of mass of a 2-D array of non-negative weights."""
+    total = float(pixels.sum())
+    rows = float(pixels.sum(axis=1) @ np.arange(pixels.shape[0])) / total
+    cols = float(pixels.sum(axis=0) @ np.arange(pixels.shape[1])) / total
+    return rows, cols
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says (a phone photo taken sideways), as a copy."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # a damaged EXIF block (Pillow raises many kinds): keep the pixels as stored
+        return image.copy()
+
+
+def _grey(image: Image.Image) -> np.ndarray:
+    """Luminance (ITU-R 601: 0.299 R + 0.587 G + 0.114 B) as (h, w) float64 in 0..255.
+
+    Transparent parts are laid over a background: over white when the visible (opaque) pixels are
+    dark, over black when they are light. A drawing exported with a transparent background (ink
+    opaque, the rest transparent, often transparent *black*) then has its ink on a contrasting
+    background, whatever the ink's colour.
+    """
+    if max(image.size) > MAX_SIDE:
+        image = image.copy()
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)  # area average: no aliasing
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16-bit or float grey
+        grey = np.asarray(image, dtype=np.float64)
+        top = 1.0 if image.mode == "F" and grey.max() <= 1 else 255.0 if grey.max() <= 255 else 65535.0
+        return grey * (255.0 / top)
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float64)  # (h, w, 4)
+        luma: np.ndarray = rgba[..., :3] @ _LUMA  # (h, w)
+        alpha = rgba[..., 3] / 255.0  # (h, w) 0: transparent, 1: opaque
+        seen = alpha.sum()
+        visible = float((luma * alpha).sum() / seen) if seen else 255.0
+        background = 255.0 if visible < 128 else 0.0
+        return luma * alpha + background * (1.0 - alpha)
+    luminance: np.ndarray = np.asarray(image.convert("RGB"), dtype=np.float64) @ _LUMA  # (h, w)
+    return luminance
+
+
+def _bright_ink(grey: np.ndarray, name: str | os.PathLike[str]) -> np.ndarray:
+    """Ink bright on a background of 0, scaled so the strongest ink is 1: MNIST's polarity and range.
+
+    The background is the median of the image's border (a digit rarely touches all four edges).
+    When it is nearer the light end of the image's range than the dark end, the image is dark ink
+    on light paper, so it is inverted. Subtracting the background and stretching takes out the
+    paper's grey and the photo's exposure; what falls below the background is clipped to 0.
+    """
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    background = float(np.median(border))
+    lo, hi = float(grey.min()), float(grey.max())
+    if background - lo > hi - background:  # dark on light: invert so the ink is bright
+        grey, background, hi = 255.0 - grey, 255.0 - background, 255.0 - lo
+    contrast = hi - background
+    if contrast < MIN_CONTRAST * 255:
+        raise DataError(
+            name, f"no ink found (the image is blank or one flat colour: nothing differs from "
+            f"its background by more than {MIN_CONTRAST:.0%})"
+        )
+    ink = (grey - background) / contrast  # (h, w), background 0, strongest ink 1
+    return np.clip(ink, 0.0, 1.0, out=ink)
+
+
+def _ink_box(ink: np.ndarray) -> tuple[slice, slice]:
+    """Rows and columns of the smallest box holding every ink pixel (at least INK_LEVEL)."""
+    rows = np.flatnonzero((ink >= INK_LEVEL).any(axis=1))
+    cols = np.flatnonzero((ink >= INK_LEVEL).any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def _fit(ink: np.ndarray, box: int) -> np.ndarray:
+    """Scale so the longer side is ``box`` pixels, keeping the aspect ratio, anti-aliased.
+
+    Each output pixel averages the input area it covers (Pillow's BOX filter on a float image), so
+    thin strokes fade to grey rather than vanish, as in MNIST's anti-aliased normalisation.
+    """
+    h, w = ink.shape
+    scale = box / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))  # Pillow: (width, height)
+    resized = Image.fromarray(ink.astype(np.float32)).resize(size, Image.Resampling.BOX)  # mode F
+    return np.asarray(resized, dtype=np.float64)
+
+
+def _place(small: np.ndarray, side: int, centre: tuple[float, float]) -> np.ndarray:
+    """``small`` pasted into a side x side black field with its centre of mass at ``centre``.
+
+    The offset is rounded to whole pixels (no resampling blurs the strokes), so the centre of mass
+    lands within half a pixel of ``centre``; it is clamped so that no ink leaves the field, which
+    only matters for very lopsided shapes. Grey levels are rounded to bytes, like MNIST's.
+    """
+    patch = np.rint(np.clip(small, 0, 1) * 255).astype(np.uint8)  # (h, w) bytes
+    h, w = patch.shape
+    com_row, com_col = centre_of_mass(patch)  # of the bytes, so rounding them moves nothing
+    top = min(max(round(centre[0] - com_row), 0), side - h)
+    left = min(max(round(centre[1] - com_col), 0), side - w)
+    field = np.zeros((side, side), dtype=np.uint8)  # (28, 28)
+    field[top : top + h, left : left + w] = patch
+    return field

@@ -1,0 +1,195 @@
+"""Check the settings against the workflow's JSON schema and say, one line per key, what is wrong.
+
+Snakemake's ``validate`` reports a bad setting as jsonschema does: several lines of schema dump, with
+the key's name only inside ``schema['properties'][...]`` and, for an unknown key, the whole config
+printed. :func:`config_error` runs first (from ``workflow/rules/common.smk``, which raises what it returns):
+one :class:`~mnistflow.plumbing.errors.ConfigError` with one line per problem, e.g.::
+
+    epochs: got 0, allowed: an integer >= 1 and <= 1000000
+    epoch: unknown setting (did you mean epochs?); known settings: dtype, epochs, ...
+
+so Snakemake stops before any job runs and the user sees which key to fix and how. The schema stays
+the only place where types and ranges are written down: the "allowed" text is read from it.
+
+Two rules hold for every key, so the schema need not repeat them: a ``number`` is finite (nan and inf
+pass every JSON-schema bound, since ``nan > 0`` and ``nan < 1`` are both false), and an ``integer`` is
+written as one (jsonschema also takes ``2.0`` or ``1e300``, which would reach scikit-learn as floats).
+:func:`duplicate_keys` reads the config files themselves: YAML keeps the last of two equal keys,
+silently, so a key set twice is refused too, naming both lines. jsonschema and PyYAML come with
+Snakemake.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mnistflow.plumbing.errors import ConfigError
+
+__all__ = ["allowed", "config_error", "config_problems", "duplicate_keys", "load_schema", "show_value"]
+
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a finite number",
+    "string": "a string",
+    "boolean": "true or false",
+    "null": "empty (null)",
+    "array": "a list",
+    "object": "a mapping",
+}
+_BOUNDS = (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<"))
+
+
+def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON schema of the config, from its YAML file."""
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        schema: dict[str, Any] = yaml.safe_load(fh)
+    return schema
+
+
+def show_value(value: Any) -> str:
+    """A value as the user wrote it in YAML; strings quoted so that '5' and 5 look different."""
+    if value is None:
+        return "nothing (empty)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value)
+
+
+def allowed(spec: Mapping[str, Any]) -> str:
+    """What one key's schema allows, in words: 'an integer >= 1 and <= 100', 'one of: a, b'."""
+    if "enum" in spec:
+        return "one of: " + ", ".join("null" if v is None else show_value(v) for v in spec["enum"])
+    if "const" in spec:
+        return f"only {show_value(spec['const'])}"
+    types = spec.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    text = " or ".join(_TYPE_WORDS.get(t, t) for t in types if t != "null") or "a value"
+    bounds = [f"{op} {spec[key]}" for key, op in _BOUNDS if key in spec]
+    if bounds:
+        text += " " + " and ".join(bounds)
+    if spec.get("minLength") == 1:
+        text = "a non-empty string"
+    if "pattern" in spec:  # a regular expression says little by itself: the description explains it
+        text += f" matching {spec['pattern']}"
+        if "description" in spec:
+            text += f" ({' '.join(str(spec['description']).split())})"
+    if "null" in types:  # a key that may be left empty, e.g. to take a preset's value
+        text += ", or null"
+    return text
+
+
+def _unknown(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{key}: unknown setting{hint}; known settings: {', '.join(sorted(known))}"
+
+
+def _is_number(checker: object, instance: object) -> bool:
+    """A JSON-schema ``number`` here: an int or a finite float (bools are not numbers)."""
+    if isinstance(instance, bool) or not isinstance(instance, int | float):
+        return False
+    return isinstance(instance, int) or math.isfinite(instance)  # an int of any size is finite
+
+
+def _is_integer(checker: object, instance: object) -> bool:
+    """A JSON-schema ``integer`` here: an int, not a float with a whole value such as 2.0 or 1e300."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    """jsonschema's Draft 2020-12 validator with this module's ``number`` and ``integer``."""
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"number": _is_number, "integer": _is_integer})
+    return validators.extend(Draft202012Validator, type_checker=checker)(schema)
+
+
+def duplicate_keys(path: str | os.PathLike[str]) -> list[str]:
+    """One line per key that ``path`` (a YAML or JSON config file) sets more than once.
+
+    YAML loaders keep the last value of a repeated key without a word, so an edit lower in the file
+    would silently undo one above it. The file is only composed (parsed into nodes, no values built),
+    so any file Snakemake reads can be checked; one that does not parse is left to Snakemake.
+    """
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            root = yaml.compose(fh, Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return []
+    lines: dict[str, list[int]] = {}  # key -> the line numbers (1-based) that set it
+    nodes = [root]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[tuple[str, str], list[int]] = {}
+            for key, value in node.value:
+                seen.setdefault((key.tag, str(key.value)), []).append(key.start_mark.line + 1)
+                nodes.append(value)
+            for (_, name), at in seen.items():
+                if len(at) > 1:
+                    lines[name] = at
+        elif isinstance(node, yaml.SequenceNode):
+            nodes.extend(node.value)
+    problems = []
+    for name, at in sorted(lines.items()):
+        times = "twice" if len(at) == 2 else f"{len(at)} times"
+        where = ", ".join(map(str, at[:-1])) + f" and {at[-1]}"
+        problems.append(f"{name}: set {times} in {os.fspath(path)}, on lines {where}; keep one "
+                        f"(YAML would silently keep the last)")
+    return problems
+
+
+def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """One line per invalid or unknown setting (empty when the config is valid)."""
+    properties: Mapping[str, Any] = schema.get("properties", {})
+    known = list(properties)
+    problems: dict[str, str] = {}  # key -> line, so a key with two failures gets one line
+    for error in _validator(schema).iter_errors(dict(config)):
+        path = list(error.absolute_path)
+        if not path:  # a problem with the config as a whole: unknown keys (a missing one takes its default)
+            if error.validator == "additionalProperties" and schema.get("additionalProperties") is False:
+                for key in config:
+                    if key not in properties:
+                        problems[str(key)] = _unknown(str(key), known)
+            else:
+                problems[f"~{len(problems)}"] = f"settings: {error.message}"
+            continue
+        key = str(path[0])
+        name = ".".join(str(p) for p in path)
+        spec = properties.get(key, {})
+        if len(path) == 1 and error.validator in {"type", "enum", "const", "pattern", "minLength",
+                                                  *dict(_BOUNDS)}:
+            line = f"{name}: got {show_value(error.instance)}, allowed: {allowed(spec)}"
+            if "boolean" in str(spec.get("type")) and str(error.instance).lower() in {"true", "false"}:
+                line += " (with --config write True or False)"
+        else:  # rarer schema features (patterns, nested keys): jsonschema's own sentence
+            line = f"{name}: {error.message}"
+        problems.setdefault(key, line)
+    return [problems[k] for k in sorted(problems)]
+
+
+def config_error(
+    config: Mapping[str, Any], schema_path: str | os.PathLike[str],
+    configfiles: Iterable[str | os.PathLike[str]] = (),
+) -> ConfigError | None:
+    """A :class:`ConfigError` listing every bad setting, one line each; None if the config is valid.
+
+    ``configfiles`` are the files the config was read from, checked for keys set twice
+    (:func:`duplicate_keys`). Returned rather than raised so that common.smk raises it: Snakemake
+    then shows the message with common.smk as the only place in its short traceback.
+    """
+    problems = [line for path in configfiles for line in duplicate_keys(path)]
+    problems += config_problems(config, load_schema(schema_path))
+    if not problems:
+        return None
+    s = "s" if len(problems) > 1 else ""
+    return ConfigError(f"invalid setting{s} in config/config.yaml or --config:\n  " + "\n  ".join(problems))

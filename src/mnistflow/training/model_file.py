@@ -1,0 +1,66 @@
+"""The model file, ``results/model.npz``: the weights together with the architecture and the
+hyperparameters that made them, in a plain ``.npz`` (no pickle).
+
+Arrays: ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, K), ``b2`` (K,) in float32 or float64, and ``meta``,
+a 0-d string array holding one JSON text: ``{"architecture": {...}, "hyperparams": {...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from mnistflow.plumbing.errors import DataError
+from mnistflow.plumbing.npz_files import load_npz, save_npz
+from mnistflow.settings.presets import Hyperparams
+from mnistflow.training import network
+
+__all__ = ["load_model", "save_model"]
+
+_WEIGHTS = ("W1", "b1", "W2", "b2")
+
+
+def save_model(path: str | os.PathLike[str], params: network.Params, hp: Hyperparams) -> None:
+    """Weights plus the hyperparameters (as JSON in a string array) in one deterministic .npz."""
+    meta = {"architecture": _architecture(params), "hyperparams": asdict(hp)}
+    save_npz(path, {**params, "meta": np.array(json.dumps(meta, sort_keys=True))})
+
+
+def _architecture(params: network.Params) -> dict[str, Any]:
+    n_in, n_hidden = params["W1"].shape
+    return {"layers": [int(n_in), int(n_hidden), int(params["W2"].shape[1])],
+            "hidden_activation": "relu", "output": "softmax", "loss": "cross-entropy"}
+
+
+def load_model(path: str | os.PathLike[str]) -> tuple[network.Params, dict[str, Any]]:
+    """Weights and metadata from :func:`save_model`, with their shapes checked."""
+    arrays = load_npz(
+        path, {"W1": "first-layer weights", "b1": "", "W2": "second-layer weights", "b2": "", "meta": ""}
+    )
+    meta_array = arrays.pop("meta")
+    try:
+        if meta_array.shape != () or meta_array.dtype.kind != "U":
+            raise ValueError
+        meta = json.loads(str(meta_array))
+    except (json.JSONDecodeError, ValueError):
+        raise DataError(path, "its metadata is not one JSON text") from None
+    if not (isinstance(meta, dict) and isinstance(meta.get("hyperparams"), dict)
+            and isinstance(meta.get("architecture"), dict)):
+        raise DataError(path, "its metadata lacks the architecture and hyperparams")
+    W1, b1, W2, b2 = (arrays[k] for k in _WEIGHTS)
+    wrong = [f"{k} is {arrays[k].dtype}" for k in _WEIGHTS if arrays[k].dtype not in (np.float32, np.float64)]
+    if wrong:
+        raise DataError(path, f"weights must be float32 or float64, but {', '.join(wrong)}")
+    if not (W1.ndim == 2 and W2.ndim == 2 and b1.shape == (W1.shape[1],)
+            and W2.shape[0] == W1.shape[1] and b2.shape == (W2.shape[1],)):
+        raise DataError(
+            path, f"weight shapes do not fit together (W1 {W1.shape}, b1 {b1.shape}, "
+                  f"W2 {W2.shape}, b2 {b2.shape})"
+        )
+    if not all(np.all(np.isfinite(arrays[k])) for k in _WEIGHTS):
+        raise DataError(path, "weights contain NaN or infinity")
+    return {k: arrays[k] for k in _WEIGHTS}, meta
