@@ -1,20 +1,24 @@
 """mnistflow: a reproducible Snakemake pipeline around a two-layer NumPy network on MNIST.
 
-The package is plain Python (no Snakemake needed; the workflow's scripts call it), one job a module:
+The package is plain Python (no Snakemake needed; the workflow's scripts call it), cut into parts,
+each a folder whose ``__init__`` maps it:
 
-- :mod:`mnistflow.data.parquet_file`     the parquet format of ``data/raw/mnist.parquet`` (write, read, validate)
-- :mod:`mnistflow.data.sources`  where the digits come from (the embedded sample, IDX files, OpenML)
-- :mod:`mnistflow.data.prepare`  normalise, one-hot encode and split into ``data/processed/split.npz``
-- :mod:`mnistflow.training.network`  the 784-H-10 network: forward, loss, backward, predict (NumPy only)
-- :mod:`mnistflow.training.train`    the training loop and early stopping (gradients: ``mnistflow.training.engine._gradients``)
-- :mod:`mnistflow.training.distort`  elastic and affine distortions of the training digits, anew each epoch
-- :mod:`mnistflow.training.model_file`    the model file ``results/model.npz`` (save, load)
-- :mod:`mnistflow.training.training_log`  the training log ``results/training_log.csv`` (write, read)
-- :mod:`mnistflow.evaluation.metrics` test metrics into ``results/metrics.json``
-- :mod:`mnistflow.evaluation.report`   figures and the self-contained ``results/report.html``
+- :mod:`mnistflow.data`        data in: sources (sample, IDX, OpenML) -> ``data/raw/mnist.parquet`` ->
+  normalised, one-hot split ``data/processed/split.npz``
+- :mod:`mnistflow.training`    the 784-H-10 network (NumPy only), its optimizers, augmentation and
+  distortions, the training loop, ``model.npz`` and ``training_log.csv``; the fast engine in
+  :mod:`mnistflow.training.engine`
+- :mod:`mnistflow.evaluation`  ``results/metrics.json`` and the self-contained ``results/report.html``
+- :mod:`mnistflow.sweeps`      sweep tables, and the page that compares their runs
+- :mod:`mnistflow.own_digits`  your own digit images, preprocessed like MNIST's and classified
+- :mod:`mnistflow.settings`    what a user can set (the schema's checks, the presets), NumPy-free
+- :mod:`mnistflow.plumbing`    errors, whole-or-nothing files, the stage runner, provenance, NumPy-free
 
-This file imports none of them on purpose: the workflow hashes the modules each stage imports to
-decide what to rerun (see ``mnistflow.plumbing.code_digest``), so a stage must not pull in all the others.
+A part's public modules (no leading ``_``) are what other parts import; a private module is used only
+inside its own part (tests/test_layout.py checks it). The ``__init__`` files import nothing, except the
+engine's front door: the workflow digests the modules each stage imports to decide what to rerun
+(:mod:`mnistflow.plumbing.code_digest`), so importing a whole part would rerun every stage that
+touches it on any edit in it.
 """
 
 __version__ = "0.1.0"

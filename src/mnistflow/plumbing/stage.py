@@ -7,8 +7,8 @@ its traceback (in the log file too). The caller, which knows how the job's input
 can give for each of them what to do when it is damaged (``hints``): a
 :class:`~mnistflow.plumbing.errors.DataError` about that file then ends with it.
 
-Outputs are written atomically (:mod:`mnistflow.plumbing.files`), so a stage that stops for any reason leaves no
-file under an output's final name; on Ctrl-C and SIGTERM (what a workflow manager, a batch system or
+Outputs are written atomically (:mod:`mnistflow.plumbing.files`), so a stage that stops for any reason leaves
+no file under an output's final name; on Ctrl-C and SIGTERM (what a workflow manager, a batch system or
 ``kill`` send) the temporaries are removed too. A job whose supervising process is gone stops within
 a second and publishes nothing (:mod:`mnistflow.plumbing.supervisor`).
 """

@@ -2,7 +2,8 @@
 
 Reads what each run's stages wrote (``metrics.json``, ``training_log.csv``) and what its train job
 took (seconds and peak memory, as the workflow measured them) into a :class:`Comparison`, and writes
-``comparison.csv`` and ``best.yaml`` (the page, ``comparison.html``, is :mod:`mnistflow.sweeps.compare_page`'s).
+``comparison.csv`` and ``best.yaml`` (the page, ``comparison.html``, is
+:mod:`mnistflow.sweeps.compare_page`'s).
 
 Selection. A run's *validation accuracy* is the accuracy, on the training rows that train held out
 (``validation_fraction``), of the weights that its ``model.npz`` holds: with early stopping

@@ -6,11 +6,11 @@ before any job runs, with one line per problem naming the file, the line and the
 
     config/sweeps/lr.tsv, line 3, column learning_rate: got -0.1, allowed: a finite number > 0, or null
 
-Each run's settings are checked with the same code as the config (:func:`mnistflow.settings.schema.config_problems`
-against the schema, then :func:`mnistflow.settings.presets.resolve` for rules between two settings), so a
-value a sweep accepts is exactly a value ``--config`` accepts. Only settings of prepare and train
-may be columns (the caller says which, :class:`SweepKeys`): every run of a sweep reads the same
-fetched data.
+Each run's settings are checked with the same code as the config
+(:func:`mnistflow.settings.schema.config_problems` against the schema, then
+:func:`mnistflow.settings.presets.resolve` for rules between two settings), so a value a sweep accepts is
+exactly a value ``--config`` accepts. Only settings of prepare and train may be columns (the caller says
+which, :class:`SweepKeys`): every run of a sweep reads the same fetched data.
 
 A sweep chooses its best run by validation accuracy, so every run holds out validation rows: a
 setting with a ``sweep_default`` in the schema (``validation_fraction``) takes that value in a sweep

@@ -1,8 +1,8 @@
 """The batches of a mini-batch epoch: the rows to fit on shuffled and cut into batches, each batch's
-inputs handed to the engine as rows still to gather (:class:`mnistflow.training.shifts.Gather`: moved by
+inputs handed to the engine as rows still to gather (:class:`mnistflow.training.engine.Gather`: moved by
 random shifts, or taken from the epoch's distorted rows), which each worker gathers for its own block
-of rows in parallel (:mod:`mnistflow.training.engine._gradients`); and where each epoch's distorted rows come from
-(:mod:`mnistflow.training.prefetch`).
+of rows in parallel (:mod:`mnistflow.training.engine._gradients`); and where each epoch's distorted rows come
+from (:mod:`mnistflow.training.prefetch`).
 
 Every random draw (the order, the shifts) comes from the run's generator at the moment the loop asks
 for the batch that needs it, so the training loop's other draws (dropout) keep their place in the

@@ -19,8 +19,8 @@ Every output pixel p = (y, x) reads its image once, at the point
 
 The value at s(p) is interpolated bilinearly between the four nearest pixels; outside the frame the
 image is 0 (background). One sampling for all of it, so a digit is blurred once, not once per
-transform. c is where MNIST puts a digit's centre of mass (see :func:`mnistflow.own_digits.images.to_mnist`), so
-the affine part turns and resizes a digit about its centre of mass.
+transform. c is where MNIST puts a digit's centre of mass (see :func:`mnistflow.own_digits.images.to_mnist`),
+so the affine part turns and resizes a digit about its centre of mass.
 
 A transform of strength 0 is off: it draws nothing and is exactly the identity (with all four off,
 the images are copied). Images are distorted CHUNK_ROWS at a time, every array of a chunk in float32

@@ -1,17 +1,21 @@
 """Training the network of :mod:`mnistflow.training.network`: full-batch or mini-batch, with the optimizers,
-schedule, augmentation and early stopping that the hyperparameters (:mod:`mnistflow.settings.presets`) ask for.
+schedule, augmentation and early stopping that the hyperparameters (:mod:`mnistflow.settings.presets`) ask
+for.
 
 ``train`` runs the epochs, logs progress (epoch i/N, loss, elapsed, ETA) and returns the parameters
-with one row of history per epoch (:mod:`mnistflow.training.training_log`). Each step's gradient comes from the
-engine (:mod:`mnistflow.training.engine._gradients`) and its update from :mod:`mnistflow.training.engine._parallel_step`, both on the
-same worker threads (:mod:`mnistflow.training.engine._workers`); saving the result is :mod:`mnistflow.training.model_file`'s job.
+with one row of history per epoch (:mod:`mnistflow.training.training_log`). Each step's gradient comes from
+the
+engine (:mod:`mnistflow.training.engine._gradients`) and its update from
+:mod:`mnistflow.training.engine._parallel_step`, both on the same worker threads
+(:mod:`mnistflow.training.engine._workers`); saving the result is
+:mod:`mnistflow.training.model_file`'s job.
 
 Memory: full-batch training without shifts gives the engine the training rows once, up front (it
 keeps a copy of their non-zero columns); a mini-batch's rows are gathered (and shifted) by the
 workers, each its own block's into a buffer of its own (:mod:`mnistflow.training.batches`). The weights,
-and each gradient of them, are one flat buffer each (:mod:`mnistflow.training.engine._flat`). Beyond the data and
-that copy, training needs a few MB; with distortions (:mod:`mnistflow.training.distort`), two more copies of
-the rows to fit on: the current epoch's distorted rows, and the next epoch's, which a background
+and each gradient of them, are one flat buffer each (:mod:`mnistflow.training.engine._flat`). Beyond the data
+and that copy, training needs a few MB; with distortions (:mod:`mnistflow.training.distort`), two more copies
+of the rows to fit on: the current epoch's distorted rows, and the next epoch's, which a background
 thread prepares meanwhile (:mod:`mnistflow.training.prefetch`). Batches are then gathered from the epoch's
 distorted rows (and shifted, if ``shift`` is set too).
 
@@ -122,7 +126,7 @@ def train(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> tuple[network.Params
     distortions = Distortions.of(hp)
     # a diverging run overflows on its way to a non-finite loss; the loss check reports that
     with (np.errstate(over="ignore", invalid="ignore", divide="ignore"),
-          threadpool_limits(1, user_api="blas"),  # the workers are the threads (see _engine)
+          threadpool_limits(1, user_api="blas"),  # the workers are the threads (see the engine)
           Gradients(params, batch, workers) as gradients,
           distorted_epochs(X, fit_rows, distortions, hp.seed, hp.epochs) as distorted):
         # full batch, nothing to move: step on the same rows every epoch, without their zero columns

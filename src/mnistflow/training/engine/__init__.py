@@ -11,7 +11,8 @@ The training loop (:mod:`mnistflow.training.train`) uses only what this file exp
 
 It uses the maths (:mod:`mnistflow.training.network`, :mod:`~mnistflow.training.optimizers`,
 :mod:`~mnistflow.training.shifts`) and the recipe (:class:`mnistflow.settings.presets.Hyperparams`),
-never the loop. The modules: ``_workers`` (threads), ``_gradients`` (a batch's blocks),
+never the loop. The modules: ``_workers`` (threads), ``_gradients`` (a batch's blocks), ``_block``
+(one block's buffers and gradient),
 ``_block_grads`` (adding up the blocks), ``_flat`` (one buffer for all parameters), ``_columns``
 (hidden units dropped or dead), ``_gather`` (rows gathered by the worker that uses them),
 ``_parallel_step`` (the step).

@@ -1,13 +1,13 @@
 """A batch's gradient from its blocks' gradients: added up in block order, a part of the rows at a time.
 
-Every block of a batch writes its own gradient (:mod:`mnistflow.training.engine._gradients`); the batch's gradient is
-their sum, plus the L2 term. Added up in block order, whichever thread adds, the sum is the same
+Every block of a batch writes its own gradient (:mod:`mnistflow.training.engine._gradients`); the batch's
+gradient is their sum, plus the L2 term. Added up in block order, whichever thread adds, the sum is the same
 bytes every time; and since each element's sum involves that element only, the rows can be added up
-in parts, each by its own worker (:mod:`mnistflow.training.engine._parallel_step`), with the bytes of adding up all
-at once. Unfolded blocks' gradients lie in flat buffers of one layout (:mod:`mnistflow.training.engine._flat`), so a
-part is one range of each, added up in two or three NumPy calls. A folded block (zero columns left
-out, :mod:`mnistflow.training.engine._columns`) has the rows of dW1 of its live columns only, and db1 as its last
-row.
+in parts, each by its own worker (:mod:`mnistflow.training.engine._parallel_step`), with the bytes of adding
+up all at once. Unfolded blocks' gradients lie in flat buffers of one layout
+(:mod:`mnistflow.training.engine._flat`), so a part is one range of each, added up in two or three NumPy
+calls. A folded block (zero columns left out, :mod:`mnistflow.training.engine._columns`) has the rows of dW1
+of its live columns only, and db1 as its last row.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ __all__ = ["BlockGrads"]
 @dataclass(frozen=True)
 class BlockGrads:
     """A batch's blocks' gradients (no L2): each block's arrays, and the flat buffer of the
-    ``layout`` they are views of (:mod:`mnistflow.training.engine._flat`) unless they are folded, when ``columns``
+    ``layout`` they are views of (:mod:`mnistflow.training.engine._flat`) unless they are folded, when
+    ``columns``
     has each block's live columns; the L2 term's weights and factor."""
 
     blocks: list[network.Grads]

@@ -1,13 +1,12 @@
 """The parameters, and each gradient of them, laid out one after another in one flat buffer.
 
 The optimizer's update and the adding-up of the blocks' gradients are elementwise
-(:mod:`mnistflow.training.optimizers`, :mod:`mnistflow.training.engine._block_grads`): the bytes are the same however the elements
-are grouped. With W1, b1, W2 and b2 in one buffer (:class:`Layout`), a worker's share of a step is a
-range of that buffer (:meth:`Layout.parts`, :meth:`Layout.span`), and Adam's eleven NumPy calls run
-once over it instead of once per array. That matters because NumPy holds the GIL between its calls:
-two workers making many short calls wait for each other. Measured on the 2-core VM (2026-11-30),
-Adam's step on half of 784-256-10's parameters: 0.15 ms alone; two workers at once, one array at a
-time, 0.30 ms each; over a range of the flat buffer, 0.16 ms each.
+(:mod:`mnistflow.training.optimizers`, :mod:`mnistflow.training.engine._block_grads`): the bytes are the same
+however the elements are grouped. With W1, b1, W2 and b2 in one buffer (:class:`Layout`), a worker's share of
+a step is a range of that buffer (:meth:`Layout.parts`, :meth:`Layout.span`), and Adam's eleven NumPy calls
+run once over it instead of once per array. That matters because NumPy holds the GIL between its calls:
+two workers making many short calls wait for each other, and a few long calls over one range
+each keep both busy.
 
 Each array starts at a multiple of ALIGN elements (64 bytes in float32), as a fresh array would; the
 few elements between arrays belong to none: they are 0 in every buffer, and a step keeps them 0

@@ -1,27 +1,25 @@
 """The gradient engine of training: a batch's loss gradients, fast, on every core, bit-identically.
 
-It computes what :func:`mnistflow.training.network.backward` computes for a batch (plus the L2 term), the same
-maths in another order of work:
+It computes what :func:`mnistflow.training.network.backward` computes for a batch (plus the L2 term),
+the same maths in another order of work:
 
-- The batch is cut into blocks small enough to stay in cache; a free worker (:mod:`mnistflow.training.engine._workers`)
-  takes the next block (a core slowed by another process just does fewer), and every block writes its
-  own gradient. Then the workers add them up in block order, each its own rows of every gradient
-  (:mod:`mnistflow.training.engine._block_grads`): the result does not depend on which thread did what, so it is
+- The batch is cut into blocks small enough to stay in cache (``_block``); a free worker
+  (``_workers``) takes the next block (a core slowed by another process just does fewer), and every
+  block writes its own gradient. Then the workers add them up in block order, each its own rows of
+  every gradient (``_block_grads``): the result does not depend on which thread did what, so it is
   bit-identical from run to run. The dropout mask of the whole batch is drawn up front from the one
   generator.
 - Every buffer is allocated once and the products write into it (``out=``): an epoch allocates
   nothing big.
-- A mini-batch's inputs come as rows still to gather (:class:`mnistflow.training.shifts.Gather`): each
-  worker gathers (and shifts) its own block's rows into its buffer, right before its products use
-  them, so that this memory-bound work runs on every core too and its rows are still in cache.
+- A mini-batch's inputs come as rows still to gather (``_gather.Gather``): each worker gathers (and
+  shifts) its own block's rows into its buffer, right before its products use them, so that this
+  memory-bound work runs on every core too and its rows are still in cache.
 - Zero input columns (full batches, after :meth:`Gradients.restrict`): each block's products leave
-  out the columns of X that are 0 in all of its rows (:mod:`mnistflow.training.engine._columns`).
+  out the columns of X that are 0 in all of its rows (``_columns``).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from queue import SimpleQueue
 from typing import NamedTuple
 
@@ -29,17 +27,14 @@ import numpy as np
 
 from mnistflow.settings.presets import Hyperparams
 from mnistflow.training import network
+from mnistflow.training.engine._block import BLOCK_ROWS, Block, Scratch, block_gradients
 from mnistflow.training.engine._block_grads import BlockGrads
 from mnistflow.training.engine._columns import fold_weights, live_columns, restrict_columns
 from mnistflow.training.engine._flat import Layout, Part
 from mnistflow.training.engine._gather import Gather
 from mnistflow.training.engine._workers import Workers
-from mnistflow.training.shifts import ShiftFrame, image_side
 
-__all__ = ["BLOCK_ROWS", "Batch", "Gradients"]
-
-# rows a worker handles at once: its (rows, H) buffers (4 MB in float32) stay in cache
-BLOCK_ROWS = 4096
+__all__ = ["Batch", "Gradients"]
 
 
 class Batch(NamedTuple):
@@ -48,90 +43,6 @@ class Batch(NamedTuple):
     X: np.ndarray | Gather  # (m, D) inputs, or the rows to gather them from (by the workers)
     Y: np.ndarray  # (m, K) one-hot targets
     labels: np.ndarray  # (m,) argmax of Y
-
-
-@dataclass
-class _Scratch:
-    """A worker's buffers for one block of up to ``rows`` rows (views of their first m rows serve
-    shorter blocks)."""
-
-    A1: np.ndarray  # (rows, H) hidden activations, then the hidden delta
-    P: np.ndarray  # (rows, K) probabilities, then the output delta
-    mask: np.ndarray  # (rows, H) bool, relu'
-    W1: np.ndarray  # (D + 1, H) a block's W1[live] and b1 below it (see Gradients.restrict)
-    X: np.ndarray | None = None  # (rows, D) a block's gathered inputs, made at the first Gather
-    frame: ShiftFrame | None = None  # where they are moved (by shifts up to its border)
-
-    @classmethod
-    def allocate(cls, rows: int, params: network.Params) -> _Scratch:
-        (d, h), k = params["W1"].shape, params["W2"].shape[1]
-        dtype = params["W1"].dtype
-        return cls(np.empty((rows, h), dtype), np.empty((rows, k), dtype), np.empty((rows, h), bool),
-                   np.empty((d + 1, h), dtype))
-
-    def gathered(self, g: Gather) -> np.ndarray:
-        """A block's inputs ``g`` (m, D), gathered (and moved) into this worker's buffer."""
-        rows, d = self.A1.shape[0], g.source.shape[1]
-        if self.X is None:
-            self.X = np.empty((rows, d), g.source.dtype)
-        if g.shift and (self.frame is None or self.frame.border < g.shift):
-            self.frame = ShiftFrame(rows, image_side(d), g.shift, g.source.dtype)
-        return g.into(self.X, self.frame)
-
-
-@dataclass(frozen=True)
-class _Block:
-    """One block's share of a batch of ``n`` rows: X (m, D) or, folded, (m, L + 1) with W1 (L + 1, H)
-    holding b1 as its last row; Y (m, K); ``kept`` (m, H) its dropout mask."""
-
-    params: network.Params
-    X: np.ndarray
-    Y: np.ndarray
-    labels: np.ndarray
-    n: int
-    folded: bool
-    dropout: float
-    kept: np.ndarray | None
-
-
-def _block_gradients(b: _Block, scratch: _Scratch, out: network.Grads) -> tuple[float, int]:
-    """The part of the batch's mean-loss gradient that a block's rows contribute, into ``out``
-    (no L2); returns their summed cross-entropy and how many rows are right.
-
-    :func:`mnistflow.training.network.backward` with three shortcuts: the loss averages over the batch's n
-    rows, not the block's m; relu' comes from the forward pass when there is no dropout; with a
-    folded bias db1 is the last row of the product dW1 = X^T dZ1."""
-    m = b.X.shape[0]
-    mask = scratch.mask[:m]  # (m, H) relu'(Z1), from the forward pass when there is no dropout
-    A1 = np.matmul(b.X, b.params["W1"], out=scratch.A1[:m])  # (m, H) = Z1 (bias if folded)
-    if not b.folded:
-        A1 += b.params["b1"]
-    if b.dropout:
-        assert b.kept is not None
-        network.inplace_relu(A1)
-        network.inplace_dropout(A1, b.dropout, b.kept)
-    else:
-        network.inplace_relu(A1, mask)
-    P = network.output(b.params, A1, out=scratch.P[:m])  # (m, K)
-    ce = network.loss(P, b.Y)
-    correct = int(np.count_nonzero(np.argmax(P, axis=1) == b.labels))
-    if not math.isfinite(ce):
-        return ce * m, correct
-    dZ2 = P
-    dZ2 -= b.Y
-    dZ2 *= dZ2.dtype.type(1.0 / b.n)  # (m, K) = dL/dZ2 = (P - Y) / n
-    np.matmul(A1.T, dZ2, out=out["dW2"])  # (H, K)
-    np.sum(dZ2, axis=0, out=out["db2"])  # (K,)
-    if b.dropout:
-        np.greater(A1, 0, out=mask)  # (m, H) relu'(Z1): A1 > 0 exactly where Z1 > 0
-    dZ1 = np.matmul(dZ2, b.params["W2"].T, out=A1)  # (m, H) = dL/dA1, into A1's memory
-    np.multiply(dZ1, mask, out=dZ1)  # (m, H) = dL/dZ1
-    if b.dropout:
-        dZ1 *= dZ1.dtype.type(1.0 / (1.0 - b.dropout))
-    np.matmul(b.X.T, dZ1, out=out["dW1"])  # (D, H), or folded (L + 1, H) with db1 last
-    if not b.folded:
-        np.sum(dZ1, axis=0, out=out["db1"])  # (H,)
-    return ce * m, correct
 
 
 class Gradients:
@@ -152,11 +63,11 @@ class Gradients:
         count = -(-batch // min(block, -(-batch // workers.count)))
         self.block = -(-batch // (-(-count // workers.count) * workers.count))
         self._workers = workers
-        layout = Layout.of(params)  # the gradients' arrays, each in a flat buffer (mnistflow.training.engine._flat)
+        layout = Layout.of(params)  # the gradients' arrays, each in a flat buffer (_flat)
         self._parts = layout.parts(workers.count)  # for grads: each worker its own rows
-        self._scratch: SimpleQueue[_Scratch] = SimpleQueue()  # one per worker, taken per block
+        self._scratch: SimpleQueue[Scratch] = SimpleQueue()  # one per worker, taken per block
         for _ in range(workers.count):
-            self._scratch.put(_Scratch.allocate(self.block, params))
+            self._scratch.put(Scratch.allocate(self.block, params))
         dtype = params["W1"].dtype
         blocks = [layout.zeros(dtype, "d") for _ in range(-(-batch // self.block))]
         self._block_flats = [flat for flat, _ in blocks]  # one gradient per block of a full batch
@@ -179,7 +90,8 @@ class Gradients:
 
     def restrict(self, data: Batch, rows: np.ndarray | None = None) -> list[int]:
         """Prepare :meth:`restricted`: the full batch of ``data``'s ``rows`` (default: all), with
-        each block's zero columns left out of its products (see :mod:`mnistflow.training.engine._columns`). Returns
+        each block's zero columns left out of its products (see :mod:`mnistflow.training.engine._columns`).
+        Returns
         the number of columns each block keeps."""
         X = data.X
         assert isinstance(X, np.ndarray), "restrict() takes the rows themselves"
@@ -234,9 +146,9 @@ class Gradients:
                 X, Y, labels = blocks[i]
                 if isinstance(X, Gather):  # each worker gathers the rows of its own block
                     X = scratch.gathered(X)
-                b = _Block(block_params, X, Y, labels, n, columns is not None, hp.dropout,
+                b = Block(block_params, X, Y, labels, n, columns is not None, hp.dropout,
                            None if kept is None else kept[cuts[i]])
-                return _block_gradients(b, scratch, self._block_grads[i])
+                return block_gradients(b, scratch, self._block_grads[i])
             finally:
                 self._scratch.put(scratch)
 
@@ -258,7 +170,8 @@ class Gradients:
         return self._grads
 
     def add_up(self, part: Part) -> np.ndarray:
-        """The rows ``part`` of the last batch's gradient (see :mod:`mnistflow.training.engine._block_grads`): the range of
+        """The rows ``part`` of the last batch's gradient (see :mod:`mnistflow.training.engine._block_grads`):
+        the range of
         its flat buffer that holds them (:meth:`mnistflow.training.engine._flat.Layout.span`)."""
         assert self._last is not None, "no gradient yet"
         return self._last.add_up(part, self._grads, self._flat)

@@ -3,10 +3,10 @@
 An optimizer's update is elementwise (:mod:`mnistflow.training.optimizers`: m, v, W of one element depend on
 the same element of the gradient only), so an optimizer over some of the elements and their state
 makes exactly the bytes that the whole optimizer makes in them. The parameters lie in one flat
-buffer (:mod:`mnistflow.training.engine._flat`), and :class:`ParallelOptimizer` keeps one optimizer per worker, over
-that worker's range of it (:meth:`mnistflow.training.engine._flat.Layout.parts`; each with its own state, of its
-range's size, so no more memory than one); in a step each worker first adds up its range of the
-batch's gradient (``add_up``, from the blocks the engine computed), then updates it while it is
+buffer (:mod:`mnistflow.training.engine._flat`), and :class:`ParallelOptimizer` keeps one optimizer per
+worker, over that worker's range of it (:meth:`mnistflow.training.engine._flat.Layout.parts`; each with its
+own state, of its range's size, so no more memory than one); in a step each worker first adds up its range of
+the batch's gradient (``add_up``, from the blocks the engine computed), then updates it while it is
 still in its cache, in a few long NumPy calls.
 
 The step only begins the update on the helper threads and returns: the main thread goes on with
@@ -16,11 +16,10 @@ parts no helper took yet and waits for the update to end; :meth:`ParallelOptimiz
 same for a reader of the weights (the end of an epoch). So nothing reads half-updated weights, and
 the bytes are those of the one-thread step.
 
-Measured on the 2-core VM (Adam, batches of 256; microbenchmarks and whole runs, 2026-11-30): one
-part per worker, not more (NumPy holds the GIL between its loops, so two threads doing many short
-loops hand it back and forth and wait for each other: four parts made 784-256-10's update 1.8
-times slower than two); on 784-800-10 the update takes 0.7 ms on two workers against 1.0 ms on
-one; beginning it in the background made 784-256-10's training about 8 % faster than waiting for it.
+One part per worker, not more: NumPy holds the GIL between its loops, so threads doing many short
+loops hand it back and forth and wait for each other. Beginning the update in the background lets
+the main thread prepare the next batch meanwhile. (The timings behind both choices are in the
+benchmarks' records, docs/benchmarks.md.)
 """
 
 from __future__ import annotations

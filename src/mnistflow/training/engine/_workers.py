@@ -5,9 +5,10 @@ single-threaded BLAS (the caller limits it, see :func:`blas_threads`): NumPy's e
 one core per call, OpenBLAS splits products of 10-column matrices poorly, and its threads spin badly
 on small products when another process shares the cores (a mini-batch epoch took 9x longer than
 single-threaded). Every phase of a step runs on the same workers (:class:`Workers`): the blocks of a
-batch (:mod:`mnistflow.training.engine._gradients`), then the adding-up of their gradients and the optimizer's update
-(:mod:`mnistflow.training.engine._parallel_step`), each worker on its own part of the parameters (:mod:`mnistflow.training.engine._flat`).
-NumPy releases the GIL inside its loops over big arrays, so the workers really run at once.
+batch (:mod:`mnistflow.training.engine._gradients`), then the adding-up of their gradients and the optimizer's
+update (:mod:`mnistflow.training.engine._parallel_step`), each worker on its own part of the parameters
+(:mod:`mnistflow.training.engine._flat`). NumPy releases the GIL inside its loops over big arrays, so the
+workers really run at once.
 
 An elementwise update gives the same bytes however its arrays are cut, so the result does not
 depend on the number of parts or on which thread did which.
