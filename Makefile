@@ -61,7 +61,7 @@ docs: setup  ## regenerate the settings pages, then build the docs site into sit
 	$(BIN)/mkdocs build --strict --site-dir site
 
 # A sweep by its name: `make sweep-learning_rate` runs config/sweeps/learning_rate.tsv and writes
-# results/sweeps/learning_rate/comparison.html (README, "Sweeps").
+# results/sweeps/learning_rate/comparison.html (docs/sweeps.md).
 sweep-%: setup
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS) results/sweeps/$*/comparison.html
 

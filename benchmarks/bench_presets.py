@@ -76,7 +76,7 @@ def yaml_value(text: str) -> Any:
 # --- PyTorch in place of the gradient engine and the optimizer's step --------------------------------
 
 class TorchGradients:
-    """Stands in for :class:`mnistflow.training.engine._gradients.Gradients` inside ``train``: a batch's forward and
+    """Stands in for :class:`mnistflow.training.engine.Gradients` inside ``train``: a batch's forward and
     backward pass in PyTorch, on tensors that share memory with the NumPy parameters."""
 
     def __init__(self, params: dict[str, np.ndarray], batch: int, workers: Any) -> None:
@@ -127,7 +127,7 @@ class TorchGradients:
 
 
 class TorchOptimizer:
-    """Stands in for :class:`mnistflow.training.engine._parallel_step.ParallelOptimizer`: ``torch.optim.Adam`` (or
+    """Stands in for :class:`mnistflow.training.engine.ParallelOptimizer`: ``torch.optim.Adam`` (or
     SGD) over the tensors of the :class:`TorchGradients` it is given, at the step's learning rate."""
 
     def __init__(self, name: str, buffer: object, layout: object, workers: object,

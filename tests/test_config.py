@@ -1,7 +1,7 @@
 """Settings at their extremes: each value the schema accepts works, or is refused before any job runs.
 
-Most cases call the config check (:func:`mnistflow.settings.schema.config_problems`) with the real schema; a few
-go through ``snakemake`` in a copy of the workflow, to show that nothing runs and what the user sees.
+Most cases call the config check (:func:`mnistflow.settings.schema.config_problems`) with the real schema; a
+few go through ``snakemake`` in a copy of the workflow, to show that nothing runs and what the user sees.
 Combinations only the data can judge (a split that leaves a part too small) are refused by prepare.
 """
 

@@ -77,7 +77,8 @@ def test_no_private_module_is_imported_from_outside_its_package() -> None:
 
 def test_the_engine_uses_the_maths_and_the_recipe_never_the_loop() -> None:
     engine = {name: deps for name, deps in GRAPH.items() if name.startswith("mnistflow.training.engine")}
-    outside = {dep for deps in engine.values() for dep in deps if not dep.startswith("mnistflow.training.engine")}
+    outside = {dep for deps in engine.values() for dep in deps
+               if not dep.startswith("mnistflow.training.engine")}
     assert outside <= {"mnistflow.training.network", "mnistflow.training.optimizers",
                        "mnistflow.training.shifts", "mnistflow.settings.presets", "mnistflow.training"}
 
@@ -110,7 +111,9 @@ def test_no_module_is_longer_than_a_sitting(name: str) -> None:
 def _parse_time_modules() -> list[str]:
     """The mnistflow modules the workflow's .smk files import while Snakemake parses them."""
     found = set()
-    for path in [ROOT / "Snakefile", *sorted((ROOT / "workflow").rglob("*.smk")), *(ROOT / "workflow").glob("Snakefile")]:
+    workflow = ROOT / "workflow"
+    smk = [ROOT / "Snakefile", *workflow.glob("Snakefile"), *sorted(workflow.rglob("*.smk"))]
+    for path in smk:
         found |= set(re.findall(r"^\s*from (mnistflow[\w.]*) import", path.read_text(), re.M))
         found |= set(re.findall(r"^\s*import (mnistflow[\w.]*)", path.read_text(), re.M))
     return sorted(found)
@@ -119,7 +122,7 @@ def _parse_time_modules() -> list[str]:
 def test_the_modules_the_workflow_imports_at_parse_time_load_no_numpy() -> None:
     modules = _parse_time_modules()
     assert "mnistflow.settings.schema" in modules  # found them
-    code = f"import sys; import {', '.join(modules)}; print(sorted(m for m in ('numpy', 'pandas', 'sklearn', " \
-           "'matplotlib', 'pyarrow') if m in sys.modules))"
+    heavy = ("numpy", "pandas", "sklearn", "matplotlib", "pyarrow")
+    code = f"import sys; import {', '.join(modules)}; print(sorted(m for m in {heavy} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
