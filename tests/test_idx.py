@@ -350,8 +350,10 @@ def test_two_url_prefixes_never_share_downloaded_files(tmp_path: Path, first: st
         ("http://host/MNIST/", "http://host/mnist/", False),
         ("http://host/mnist", "http://host/mnist/", True),
         ("http://host/mnist//", "http://host/mnist/", True),
+        ("http://user:one@host/mnist/", "http://user:two@host/mnist/", True),
     ],
-    ids=["plus", "scheme", "port", "user", "case", "trailing_slash", "two_trailing_slashes"],
+    ids=["plus", "scheme", "port", "user", "case", "trailing_slash", "two_trailing_slashes",
+         "password_left_out"],
 )
 def test_download_folder_is_one_to_one_with_the_url_prefix(first: str, second: str, shared: bool) -> None:
     # a prefix and the prefix with trailing slashes name the same files (prefix.rstrip("/") + "/name")

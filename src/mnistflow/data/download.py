@@ -2,31 +2,37 @@
 into place only once complete and checked.
 
 Used by :mod:`mnistflow.data.idx` for IDX files from a URL prefix. An attempt fails on a network error,
-a server error (5xx, 429), a connection that ends before ``Content-Length`` bytes, or a deadline
-that passes while the bytes trickle in; it is then tried again, waiting longer each time. A file
-larger than the caller allows (announced or sent) is wrong content, never retried. The bytes go to a
-temporary file beside the destination (:func:`mnistflow.plumbing.files.atomic_path`), so the destination only
-ever holds a complete file that the caller's check accepted.
+a server error (5xx, 429), a connection that ends before ``Content-Length`` bytes, or its deadline,
+which covers connecting, the status line, the headers, the chunk sizes and the body (:class:`_Clock`);
+it is then tried again. A file larger than the caller allows is wrong content, never retried. A user
+name and password in the URL are sent as HTTP basic authentication, never shown (:func:`public_url`).
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
+import io
 import logging
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import Message
+from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.error import HTTPError, URLError
-from urllib.request import Request, urlopen
+from urllib.parse import unquote, urlsplit
+from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
 
 from mnistflow import __version__
 from mnistflow.plumbing.errors import DataError
 from mnistflow.plumbing.files import atomic_path
 
-__all__ = ["DEADLINE", "DownloadPolicy", "download", "format_size"]
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+__all__ = ["DEADLINE", "DownloadPolicy", "download", "format_size", "public_url"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,6 +56,13 @@ class _UnfinishedError(Exception):
     """An attempt that did not finish: the connection ended early, or the deadline passed."""
 
 
+def public_url(url: str) -> str:
+    """``url`` without the user name and password it may hold (``http://user:pw@host/x`` ->
+    ``http://host/x``): the URL as messages, logs and files show it. Anything else is unchanged."""
+    netloc = urlsplit(url).netloc
+    return url.replace(netloc, netloc.rpartition("@")[2], 1) if "@" in netloc else url
+
+
 def download(
     url: str,
     dest: Path,
@@ -62,16 +75,14 @@ def download(
 ) -> T | None:
     """Download ``url`` to ``dest``: retried, bounded, with progress, renamed into place once checked.
 
-    The bytes are streamed into a temporary file beside ``dest``; ``check`` (given that file, raising
-    :class:`DataError` when its content is wrong) runs before the rename, so ``dest`` only ever holds
-    a complete, verified file. Returns what ``check`` returned, or None for HTTP 404 when
-    ``missing_ok``. Network errors, server errors (5xx, 429), short reads and attempts that take
-    longer than ``policy.deadline`` are tried ``policy.retries`` times in all, waiting
-    ``policy.retry_delay`` seconds, then twice as long each time. More than ``max_bytes`` (announced
-    or sent) is wrong content, not retried: ``what`` names the expected file in that message. Every
-    failure ends in a :class:`DataError` naming the URL.
+    ``check`` (given the temporary file, raising :class:`DataError` when its content is wrong) runs
+    before the rename. Returns what it returned, or None for HTTP 404 when ``missing_ok``. Network
+    and server errors (5xx, 429), short reads and attempts longer than ``policy.deadline`` are tried
+    ``policy.retries`` times in all, ``policy.retry_delay`` seconds apart, then twice as long each
+    time. More than ``max_bytes`` is wrong content (``what`` names the expected file), not retried.
+    Every failure ends in a :class:`DataError` naming the URL without user name and password.
     """
-    problem = ""
+    where, problem = public_url(url), ""
     for attempt in range(1, policy.retries + 1):
         try:
             with atomic_path(dest) as tmp:
@@ -83,7 +94,7 @@ def download(
             if exc.code == 404 and missing_ok:
                 return None
             if exc.code < 500 and exc.code != 429:
-                raise DataError(url, f"download failed with HTTP {exc.code} {exc.reason}") from None
+                raise DataError(where, f"download failed with HTTP {exc.code} {exc.reason}") from None
             problem = f"HTTP {exc.code} {exc.reason}"
         except _UnfinishedError as exc:
             problem = str(exc)
@@ -93,46 +104,127 @@ def download(
         if attempt < policy.retries:
             wait = policy.retry_delay * 2 ** (attempt - 1)
             log.warning("%s: attempt %d of %d failed (%s); retrying in %.1fs",
-                        url, attempt, policy.retries, problem, wait)
+                        where, attempt, policy.retries, problem, wait)
             time.sleep(wait)
-    raise DataError(url, f"could not download it after {policy.retries} attempts ({problem})")
+    raise DataError(where, f"could not download it after {policy.retries} attempts ({problem})")
 
 
 def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int, what: str) -> None:
     """GET ``url`` into the file ``dest``, within ``policy.deadline`` and ``max_bytes``, with progress."""
-    request = Request(url, headers={"User-Agent": f"mnistflow/{__version__}"})
-    start = time.monotonic()
-    # the socket timeout bounds each wait for the server; the deadline below, the whole attempt
-    with urlopen(request, timeout=min(policy.timeout, policy.deadline)) as response, \
-            open(dest, "wb") as out:
-        progress = _Progress(url.rsplit("/", 1)[-1], _announced_length(response.headers), start,
-                             every=min(_PROGRESS_SECONDS, policy.deadline / 10))
-        if progress.total > max_bytes:
-            raise DataError(url, f"the server announces {format_size(progress.total)}, more than {what} "
-                                 f"can take ({format_size(max_bytes)}); this is not {what}")
-        # read1 returns what has arrived (up to 64 kB) at once, so the deadline is checked even
-        # while the bytes trickle in; read(n) would wait for all n
-        while chunk := response.read1(1 << 16):
-            out.write(chunk)
-            progress.add(len(chunk))
-            if progress.received > max_bytes:
-                raise DataError(url, f"the server sent more than {format_size(max_bytes)}, more than "
-                                     f"{what} can take; this is not {what}")
-            if progress.elapsed() > policy.deadline:
-                setting = f" ({policy.setting})" if policy.setting else ""
-                raise _UnfinishedError(f"not complete after {policy.deadline:g} s{setting}: "
-                                       f"{progress.so_far()}")
-    if progress.total and progress.received != progress.total:
-        raise _UnfinishedError(f"received {progress.received} of {progress.total} bytes")
-    progress.done()
-
-
-def _announced_length(headers: Message) -> int:
-    """The Content-Length of a response; 0 if it has none (or not a number)."""
+    where = public_url(url)
+    request = Request(where, headers={"User-Agent": f"mnistflow/{__version__}"})
+    parts = urlsplit(url)
+    if parts.username is not None:  # basic authentication, not sent on to where a redirect points
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        request.add_unredirected_header("Authorization", f"Basic {base64.b64encode(pair).decode()}")
+    clock = _Clock(policy)
+    progress = None
     try:
-        return max(0, int(headers.get("Content-Length") or 0))
-    except ValueError:
-        return 0
+        with build_opener(_TimedHandler(clock)).open(request) as response, open(dest, "wb") as out:
+            length = response.headers.get("Content-Length", "").strip()  # not announced: 0
+            progress = _Progress(where.rsplit("/", 1)[-1], int(length) if length.isdigit() else 0,
+                                 clock.start, every=min(_PROGRESS_SECONDS, policy.deadline / 10))
+            if progress.total > max_bytes:
+                raise DataError(where, f"the server announces {format_size(progress.total)}, more than "
+                                       f"{what} can take ({format_size(max_bytes)}); this is not {what}")
+            while chunk := response.read1(1 << 16):  # what has arrived, up to 64 kB
+                out.write(chunk)
+                progress.add(len(chunk))
+                if progress.received > max_bytes:
+                    raise DataError(where, f"the server sent more than {format_size(max_bytes)}, more "
+                                           f"than {what} can take; this is not {what}")
+            if progress.total and progress.received != progress.total:
+                raise _UnfinishedError(f"received {progress.received} of {progress.total} bytes")
+            if not progress.total:
+                log.info("%s: %s downloaded", progress.name, format_size(progress.received))
+    except (URLError, OSError, http.client.HTTPException) as exc:
+        if isinstance(exc, HTTPError) or time.monotonic() < clock.end:  # not the deadline
+            raise
+        setting = f" ({policy.setting})" if policy.setting else ""
+        so_far = progress.so_far() if progress else "no complete response headers yet"
+        raise _UnfinishedError(f"not complete after {policy.deadline:g} s{setting}: {so_far}") from None
+
+
+class _Clock:
+    """The deadline of one attempt. Every connect, send and receive may wait for the time left (and
+    at most ``policy.timeout``), so bytes that drip in, one at a time, cannot stretch the attempt."""
+
+    def __init__(self, policy: DownloadPolicy) -> None:
+        self.start = time.monotonic()
+        self.end, self.wait = self.start + policy.deadline, policy.timeout
+
+    def left(self) -> float:
+        """Seconds the next wait for the server may take; TimeoutError once the deadline has passed."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the deadline has passed")
+        return min(left, self.wait)
+
+
+class _TimedSocket:
+    """A connected socket as http.client uses it, each send and receive waiting what ``clock`` allows."""
+
+    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
+        self.sock, self.clock = sock, clock
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.settimeout(self.clock.left())
+        self.sock.sendall(data)
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_TimedReader(self))
+
+    def close(self) -> None:
+        self.sock.close()  # the socket itself stays open until the reader is closed too
+
+
+class _TimedReader(io.RawIOBase):
+    """The bytes of a :class:`_TimedSocket`; each receive (a line takes many) waits what its clock allows."""
+
+    def __init__(self, timed: _TimedSocket) -> None:
+        self.timed, self.raw = timed, timed.sock.makefile("rb", buffering=0)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int | None:
+        self.timed.sock.settimeout(self.timed.clock.left())
+        return self.raw.readinto(buffer)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+class _TimedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection that connects in the time ``clock`` leaves, then uses a :class:`_TimedSocket`."""
+
+    def __init__(self, host: str, *, clock: _Clock, timeout: float | None = None) -> None:
+        super().__init__(host)  # timeout: urllib's, replaced by the clock's
+        self.clock = clock
+
+    def connect(self) -> None:
+        self.timeout = self.clock.left()
+        super().connect()  # for https: TCP, then the TLS handshake
+        self.sock = _TimedSocket(self.sock, self.clock)
+
+
+class _TimedHTTPSConnection(_TimedHTTPConnection, http.client.HTTPSConnection):
+    """The same over TLS."""
+
+
+class _TimedHandler(HTTPSHandler, HTTPHandler):
+    """urllib's handler of http and https URLs (redirects included), with connections keeping to ``clock``."""
+
+    def __init__(self, clock: _Clock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def http_open(self, req: Request) -> http.client.HTTPResponse:
+        return self.do_open(partial(_TimedHTTPConnection, clock=self.clock), req)
+
+    def https_open(self, req: Request) -> http.client.HTTPResponse:
+        return self.do_open(partial(_TimedHTTPSConnection, clock=self.clock), req)
 
 
 class _Progress:
@@ -143,9 +235,6 @@ class _Progress:
         self.name, self.total, self.every = name, total, every  # total: 0 if not announced
         self.received, self.tenths = 0, -1
         self.start = self.logged = start  # time.monotonic() when the request was sent
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.start
 
     def so_far(self) -> str:
         if self.total:
@@ -162,10 +251,6 @@ class _Progress:
         elif now - self.logged >= self.every:
             self.logged = now
             log.info("%s: %s after %.1f s", self.name, self.so_far(), now - self.start)
-
-    def done(self) -> None:
-        if not self.total:
-            log.info("%s: %s downloaded", self.name, format_size(self.received))
 
 
 def format_size(n_bytes: int) -> str:

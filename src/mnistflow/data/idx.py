@@ -10,7 +10,8 @@ From a URL prefix, downloads (:mod:`mnistflow.data.download`) are retried, repor
 time (``idx_download_timeout`` per attempt) and size, and go to a temporary file that is renamed into
 the download cache (:func:`download_cache`, one folder per URL prefix) only once it is complete and
 verified (it decompresses, its IDX header agrees with its length, and its md5 is the expected one),
-so a later run reads the cached copy and never downloads again.
+so a later run reads the cached copy and never downloads again. A user name and password in the URL
+are sent as HTTP basic authentication; messages, logs and file names never show the password.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mnistflow.data.download import DEADLINE, DownloadPolicy, download
+from mnistflow.data.download import DEADLINE, DownloadPolicy, download, public_url
 from mnistflow.data.idx_format import MAX_STORED_BYTES, IdxFile, read_idx_file
 from mnistflow.plumbing.errors import ConfigError, DataError
 
@@ -104,9 +105,8 @@ def read_idx(
         return _read_url(location, name, expected_md5, Path(downloads), policy)
     folder = Path(location)
     if not folder.is_dir():
-        raise DataError(
-            None, f"idx_path: {folder} is not a directory (nor an http(s) URL) holding the four IDX files"
-        )
+        raise DataError(None, f"idx_path: {public_url(location)} is not a directory (nor an http(s) URL) "
+                              f"holding the four IDX files")
     # also accept the dotted spelling some copies use (train-images.idx3-ubyte)
     dotted = name.replace("-idx", ".idx")
     for candidate in (f"{name}.gz", name, f"{dotted}.gz", dotted):
@@ -121,14 +121,18 @@ def download_cache(prefix: str, downloads: str | os.PathLike[str]) -> Path:
 
     ``downloads/idx/<host>/<path>-<digest>``: host and path are for reading only (odd characters
     become ``_``, long paths are cut); the digest, 16 hex digits of the sha256 of the whole prefix
-    (scheme, user, host, port, path, query), is what tells two prefixes apart. The prefix is taken
-    as the files are fetched from it, ``prefix.rstrip("/") + "/"``: ``.../mnist`` and ``.../mnist/``
-    name the same files, so they share a folder; any other difference gives another folder.
+    (scheme, user, host, port, path, query; not the password), is what tells two prefixes apart. The
+    prefix is taken as the files are fetched from it, ``prefix.rstrip("/") + "/"``: ``.../mnist`` and
+    ``.../mnist/`` name the same files, so they share a folder; any other difference but the password
+    gives another folder.
     """
     base = _url_base(prefix)
     parts = urlsplit(base)
-    host = _readable(parts.netloc.rpartition("@")[2])  # without user:password@
+    user_info, _, host_port = parts.netloc.rpartition("@")
+    host = _readable(host_port)  # without user:password@
     path = _readable("_".join(p for p in parts.path.split("/") if p.strip(".")))[:_READABLE]
+    if user_info:  # the user tells prefixes apart; the password is left out of the digest
+        base = base.replace(parts.netloc, f"{user_info.partition(':')[0]}@{host_port}", 1)
     digest = hashlib.sha256(base.encode()).hexdigest()[:16]
     return Path(downloads, "idx", host or "_", f"{path}-{digest}" if path else digest)
 
@@ -146,7 +150,8 @@ def _readable(text: str) -> str:
 def _read_url(prefix: str, name: str, expected_md5: str | None, downloads: Path,
               policy: DownloadPolicy) -> IdxFile:
     cache = download_cache(prefix, downloads)
-    base = _url_base(prefix)
+    base = _url_base(prefix)  # may hold user:password@, which only download() sees
+    shown = public_url(base)
     for filename in (f"{name}.gz", name):
         cached = cache / filename
         if cached.is_file():
@@ -156,13 +161,12 @@ def _read_url(prefix: str, name: str, expected_md5: str | None, downloads: Path,
                 log.warning("%s; downloading it again", exc)
                 cached.unlink()
             else:
-                log.info("%s: using the copy downloaded before (%s)", base + filename, cached)
+                log.info("%s: using the copy downloaded before (%s)", shown + filename, cached)
                 return found
     for filename in (f"{name}.gz", name):
-        url = base + filename
-        check = partial(read_idx_file, name=name, where=url, expected_md5=expected_md5)
-        downloaded = download(url, cache / filename, check, policy, max_bytes=MAX_STORED_BYTES,
+        check = partial(read_idx_file, name=name, where=shown + filename, expected_md5=expected_md5)
+        downloaded = download(base + filename, cache / filename, check, policy, max_bytes=MAX_STORED_BYTES,
                               what="an IDX file", missing_ok=True)
         if downloaded is not None:
             return downloaded
-    raise DataError(base, f"neither {name}.gz nor {name} found there (HTTP 404)")
+    raise DataError(shown, f"neither {name}.gz nor {name} found there (HTTP 404)")

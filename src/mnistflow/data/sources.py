@@ -24,6 +24,7 @@ from urllib.error import URLError
 import numpy as np
 
 from mnistflow.data import idx
+from mnistflow.data.download import public_url
 from mnistflow.data.parquet_file import N_CLASSES, N_PIXELS, Digits
 from mnistflow.plumbing.errors import ConfigError, DataError
 from mnistflow.plumbing.files import sha256_file
@@ -133,7 +134,7 @@ def load_idx(
             "source": "idx",
             "description": f"IDX files: {n_train} train then {n_test} test rows"
             + (" (MNIST: all four md5 match the published ones)" if is_mnist else ""),
-            "location": path,
+            "location": public_url(path),  # without user:password@
             "files": ",".join(Path(f.location).name for f in files.values()),
             "md5": ",".join(f.md5 for f in files.values()),
             "sha256": ",".join(f.sha256 for f in files.values()),
