@@ -7,8 +7,12 @@ white, off-centre, with alpha, JPEG, as a photo) are classified as their origina
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
-from collections.abc import Callable
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +24,7 @@ from conftest import ROOT
 from mnistflow.data.parquet_file import Digits
 from mnistflow.data.prepare import normalise, split
 from mnistflow.data.sources import load_sample
-from mnistflow.own_digits.images import BOX, CENTRE, SIDE, centre_of_mass, read_image, to_mnist
+from mnistflow.own_digits.images import BOX, CENTRE, MAX_SIDE, SIDE, centre_of_mass, read_image, to_mnist
 from mnistflow.plumbing.errors import DataError
 from mnistflow.settings.presets import PRESETS
 from mnistflow.training import network
@@ -221,6 +225,100 @@ def test_unreadable_files_are_refused_naming_the_file(
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Iterator[Path]:
+    """A named pipe with no writer: opening it to read would wait forever. Should that regress, a
+    watchdog opens it to write after 5 s, so that the test fails on the message instead of hanging."""
+    path = tmp_path / "pipe.png"
+    os.mkfifo(path)
+
+    def unblock() -> None:
+        with contextlib.suppress(OSError):  # non-blocking: ENXIO unless a reader waits; it lets it go
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    watchdog = threading.Timer(5, unblock)
+    watchdog.start()
+    yield path
+    watchdog.cancel()
+
+
+@pytest.fixture
+def unix_socket(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "sock.png"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        yield path
+
+
+@pytest.mark.parametrize(
+    ("special", "message"),
+    [("fifo", "pipe.png: a named pipe (FIFO), not an image file"),
+     ("unix_socket", "sock.png: a socket, not an image file"),
+     ("device", "/dev/null: a character device, not an image file")],
+    ids=["fifo", "socket", "device"],
+)
+def test_special_files_are_refused_without_being_read(
+    request: pytest.FixtureRequest, special: str, message: str
+) -> None:
+    path = Path("/dev/null") if special == "device" else request.getfixturevalue(special)
+    with pytest.raises(DataError, match=re.escape(message)):
+        read_image(path)
+
+
+def _float_digit(digit: np.ndarray, bad: float, size: tuple[int, int] = (60, 50)) -> Image.Image:
+    """A float (mode F) image in [0, 1]: a digit on black, and one pixel ``bad`` in a corner."""
+    grey = np.zeros(size[::-1], dtype=np.float32)  # (h, w)
+    grey[10:38, 10:38] = digit.reshape(28, 28) / 255
+    grey[-1, -1] = bad
+    return Image.fromarray(grey)
+
+
+@pytest.mark.parametrize(
+    ("bad", "size"),
+    [(np.nan, (60, 50)), (np.inf, (60, 50)), (-np.inf, (60, 50)), (np.nan, (MAX_SIDE + 100, 40))],
+    ids=["nan", "inf", "minus-inf", "nan-in-an-image-reduced-first"],
+)
+def test_a_float_image_with_nan_or_inf_pixels_is_refused(
+    tmp_path: Path, held_out: np.ndarray, bad: float, size: tuple[int, int]
+) -> None:
+    path = _save(_float_digit(held_out[0], bad, size), tmp_path / "float.tif")
+    image = read_image(path)
+    assert image.mode == "F"
+    with pytest.raises(DataError, match=r"^float\.tif: has NaN or infinite pixels"):
+        to_mnist(image, "float.tif")
+
+
+def _wide(digit: Image.Image, scale: float, offset: float, dtype: type[np.generic]) -> Image.Image:
+    """A white-on-black grey image with its levels 0..255 as ``offset + scale * level``."""
+    levels = offset + scale * np.asarray(digit, dtype=np.float64)  # (h, w)
+    return Image.fromarray(levels.astype(dtype))
+
+
+@pytest.mark.parametrize(
+    ("scale", "offset", "dtype"),
+    [(4, 0, np.uint16), (257, 0, np.uint16), (4096, 0, np.int32), (1 / 255, 0, np.float32),
+     (2 / 255, -1, np.float32), (1, 0, np.float32), (40, -9000, np.float32), (1, 1000, np.float32)],
+    ids=["16-bit-png-using-0-1020", "16-bit", "32-bit-using-20-bits", "float-0-1", "float-minus-1-1",
+         "float-0-255", "float-negative", "float-1000-1255"],
+)
+def test_grey_levels_of_more_than_8_bits_are_scaled_by_their_range(
+    tmp_path: Path, held_out: np.ndarray, scale: float, offset: float, dtype: type[np.generic]
+) -> None:
+    digit = larger(held_out[6], 100)
+    image = _wide(digit, scale, offset, dtype)
+    if dtype == np.uint16:  # as a file: a 16-bit PNG
+        image = read_image(_save(image, tmp_path / "wide.png"))
+        assert image.mode == "I;16"
+    assert np.abs(to_mnist(image) - to_mnist(digit)).max() <= 2 / 255
+
+
+def test_noise_in_a_16_bit_image_is_no_ink() -> None:
+    # levels 1000-1010 of 10 bits: less than 8% of the range, as 8-bit noise of a few levels is
+    noise = np.random.default_rng(0).integers(1000, 1011, size=(50, 60)).astype(np.uint16)
+    with pytest.raises(DataError, match=r"no ink found"):
+        to_mnist(Image.fromarray(noise), "noise.png")
 
 
 @pytest.mark.parametrize("factor", [1.5, 3], ids=["over-the-limit", "over-twice-the-limit"])

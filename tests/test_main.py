@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import ROOT
 from mnistflow.__main__ import main
@@ -60,13 +62,68 @@ def test_bad_images_are_named_and_the_others_still_classified(
                    str(tmp_path / "empty")])
     captured = capsys.readouterr()
     out = captured.out.splitlines()
-    assert status == 1 and captured.err == ""  # each problem once, in order with the answers
+    assert status == 0 and captured.err == ""  # each problem once, in order with the answers
     assert f"{tmp_path / 'empty'}: the folder holds no files; put your digit images (PNG, JPEG, ...) " \
         "in it" in out
     assert f"{tmp_path / 'notes.txt'}: not an image (Pillow cannot read this file format)" in out
     assert f"{tmp_path / 'absent.png'}: file not found" in out
     assert any(LINE.fullmatch(line) and line.startswith(good) for line in out)
     assert len(out) == 4
+
+
+def test_status_is_1_only_when_no_image_could_be_classified(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nan = np.zeros((30, 30), dtype=np.float32)
+    nan[5:25, 12:18], nan[0, 0] = 1.0, np.nan
+    Image.fromarray(nan).save(tmp_path / "nan.tif")
+    (tmp_path / "empty").mkdir()
+    bad = [str(tmp_path / "nan.tif"), str(tmp_path / "empty")]
+    assert main(["predict", str(model), *bad]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{tmp_path / 'empty'}: the folder holds no files; put your digit images (PNG, JPEG, "
+                   "...) in it",
+                   f"{tmp_path / 'nan.tif'}: has NaN or infinite pixels, which stand for no grey level; "
+                   "save the image with finite values"]
+    assert main(["predict", str(model), *bad, str(EXAMPLES / "9-scan.png")]) == 0
+
+
+def test_a_fifo_among_images_is_refused_without_waiting_for_it(model: Path, tmp_path: Path) -> None:
+    # a subprocess, so that a command that waits on the FIFO again fails on the timeout, not hangs
+    os.mkfifo(tmp_path / "pipe")
+    images = [str(EXAMPLES / "0-black-on-white.png"), str(tmp_path / "pipe"), str(EXAMPLES / "4-photo.jpg")]
+    result = subprocess.run([sys.executable, "-m", "mnistflow", "predict", str(model), *images],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == ""
+    first, pipe, last = result.stdout.splitlines()
+    assert pipe == f"{tmp_path / 'pipe'}: a named pipe (FIFO), not an image file"
+    assert [_file(first), _file(last)] == [images[0], images[2]]
+
+
+def test_special_files_in_a_folder_are_left_out(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "images"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(EXAMPLES / "1-off-centre.png", folder / "1.png")
+    os.mkfifo(folder / "pipe.png")
+    assert main(["predict", str(model), str(folder)]) == 0
+    assert [_file(line) for line in capsys.readouterr().out.splitlines()] == [str(folder / "1.png")]
+
+
+@pytest.mark.parametrize("image", ["0-black-on-white.png", "notes.txt"], ids=["classified", "refused"])
+def test_a_file_name_with_a_newline_gives_one_line(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], image: str
+) -> None:
+    path = tmp_path / f"two\nlines {image}"
+    if image.endswith(".png"):
+        shutil.copy(EXAMPLES / image, path)
+    else:
+        path.write_text("not an image")
+    main(["predict", str(model), str(path)])
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(repr(str(path)) + ": ")  # as a Python string: '/tmp/.../two\nlines ...'
+    assert (LINE.fullmatch(line) is not None) == (image.endswith(".png"))
 
 
 def test_a_model_for_other_images_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,6 +20,7 @@ from PIL import Image
 
 from conftest import ROOT, Workflow
 from mnistflow.own_digits.image_folder import image_files
+from mnistflow.own_digits.images import to_mnist
 from mnistflow.own_digits.predict import CSV_COLUMNS, Prediction, classify, describe, write_csv
 from mnistflow.own_digits.predict_page import render_predictions
 from mnistflow.plumbing.errors import ConfigError, DataError
@@ -45,8 +46,16 @@ def _folder(tmp_path: Path) -> Path:
     (folder / "cut.jpg").write_bytes(data[: len(data) // 3])
     Image.new("RGB", (64, 48), (255, 255, 255)).save(folder / "blank.png")
     Image.new("L", (400, 400), 0).save(folder / "huge.png")
+    _nan_tiff(folder / "nan.tif")
     (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # hidden files are not images to classify
     return folder
+
+
+def _nan_tiff(path: Path) -> None:
+    """A float (mode F) TIFF of a bar, one of its pixels NaN."""
+    grey = np.zeros((40, 30), dtype=np.float32)  # (h, w)
+    grey[5:35, 12:18], grey[20, 15] = 1.0, np.nan
+    Image.fromarray(grey).save(path)
 
 
 BAD = {
@@ -54,6 +63,7 @@ BAD = {
     "cut.jpg": "cut.jpg: truncated or damaged image (",
     "blank.png": "blank.png: no ink found",
     "huge.png": "huge.png: image too large (over Pillow's decompression-bomb limit of 60,000 pixels)",
+    "nan.tif": "nan.tif: has NaN or infinite pixels, which stand for no grey level",
 }
 
 
@@ -100,14 +110,14 @@ def test_csv_has_one_row_per_image_and_the_top_three(tmp_path: Path, predictions
 def test_page_is_self_contained_with_a_card_per_image(tmp_path: Path, predictions: list[Prediction]) -> None:
     render_predictions(predictions, "results/model.npz", tmp_path / "page.html")
     page = (tmp_path / "page.html").read_text()
-    assert page.count('<div class="card') == len(predictions) == 6
+    assert page.count('<div class="card') == len(predictions) == 7
     assert page.count('<div class="card failed">') == len(BAD)
-    # what the network saw, for the two it classified; the original also for the blank image
+    # what the network saw, for the two it classified; the original also for the blank and NaN images
     assert page.count('class="seen"') == 2
-    assert page.count("<figcaption>your image</figcaption>") == 3
+    assert page.count("<figcaption>your image</figcaption>") == 4
     assert page.count("<tr") == 2 * 10 and page.count('<tr class="top">') == 2
     assert "http:" not in page and "https:" not in page and "src=\"data:image/png;base64," in page
-    assert "2 images classified, 4 could not be used" in page
+    assert "2 images classified, 5 could not be used" in page
 
 
 def test_file_names_are_escaped_on_the_page(tmp_path: Path) -> None:
@@ -120,6 +130,40 @@ def test_file_names_are_escaped_on_the_page(tmp_path: Path) -> None:
     page = (tmp_path / "p.html").read_text()
     assert "<script" not in page and "<em>" not in page and "&lt;em&gt;.txt" in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;script&gt; &amp; co.png" in page
+
+
+def test_a_file_name_with_a_newline_stays_on_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "0-black-on-white.png", folder / "two\nlines.png")
+    (folder / "bad\n.txt").write_text("text")
+    predictions = classify(_model(), "m.npz", image_files(folder))
+    shown = [repr(str(folder / "bad\n.txt")), repr(str(folder / "two\nlines.png"))]
+    assert [describe(p).split(": ")[0] for p in predictions] == shown
+    assert all("\n" not in describe(p) for p in predictions)
+    write_csv(tmp_path / "p.csv", predictions)
+    assert (tmp_path / "p.csv").read_text().count("\n") == 3
+    render_predictions(predictions, "m.npz", tmp_path / "p.html")
+    page = (tmp_path / "p.html").read_text()
+    assert "&#x27;two\\nlines.png&#x27;" in page and "two\nlines" not in page
+
+
+def test_an_unexpected_error_in_one_image_leaves_the_others_classified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mnistflow.own_digits.predict as predict
+
+    def failing(image: Image.Image, name: str | os.PathLike[str] = "image") -> np.ndarray:
+        if Path(name).name == "3-transparent.png":
+            raise IndexError("index 0 is out of bounds")  # as the NaN image once did
+        return to_mnist(image, name)
+
+    monkeypatch.setattr(predict, "to_mnist", failing)
+    files = [EXAMPLES / "0-black-on-white.png", EXAMPLES / "3-transparent.png"]
+    good, bad = classify(_model(), "m.npz", files)
+    assert good.error is None and good.proba is not None
+    assert bad.error == (f"{files[1]}: could not be used, unexpectedly (IndexError('index 0 is out of "
+                         "bounds')); please report this with the image")
 
 
 def test_model_of_another_input_size_is_refused_naming_both_files(tmp_path: Path) -> None:
@@ -184,6 +228,19 @@ def test_default_target_classifies_the_images_of_the_folder(predicted: Workflow)
     assert page.count('class="seen"') == 10
     assert "predict done" in (predicted / "logs/predict.log").read_text()
     assert (predicted / "logs/benchmarks/predict.tsv").exists()
+
+
+def test_an_image_with_nan_pixels_is_listed_and_the_others_classified(predicted_copy: Workflow) -> None:
+    wf = predicted_copy
+    _nan_tiff(wf / "data/images/5-nan.tif")
+    wf.snakemake()
+    with open(wf / "results/predictions.csv", newline="") as fh:
+        rows = {r["file"]: r for r in csv.DictReader(fh)}
+    bad = rows.pop("data/images/5-nan.tif")
+    assert bad["digit"] == "" and bad["error"].startswith("data/images/5-nan.tif: has NaN or infinite")
+    assert len(rows) == 10 and all(r["error"] == "" and r["digit"] for r in rows.values())
+    assert "10 images classified, 1 could not be used" in (wf / "results/predictions.html").read_text()
+    assert "data/images/5-nan.tif: has NaN" in (wf / "logs/predict.log").read_text()
 
 
 def test_touched_images_rerun_nothing_and_an_added_image_reruns_predict(predicted_copy: Workflow) -> None:

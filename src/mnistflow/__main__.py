@@ -3,8 +3,10 @@
     mnistflow predict results/model.npz IMAGE...
 
 prints one line per image, the answer and the next two guesses, or why the image could not be used;
-a folder stands for every file in it. Exit status: 0 when every image was classified, 1 when one
-could not be (the others are still classified) or the model was refused, 2 for a usage error.
+a folder stands for every file in it. File names are printed so that none can split a line
+(:func:`~mnistflow.own_digits.image_folder.printable_name`). Exit status: 0 when at least one image
+was classified (a line says why each other one could not be), 1 when none could be (or the model
+was refused), 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mnistflow.plumbing.errors import MnistflowError
+from mnistflow.plumbing.errors import DataError, MnistflowError
 
 __all__ = ["main"]
 
@@ -47,14 +49,23 @@ def _expand(arguments: Sequence[str]) -> tuple[list[Path], list[str]]:
             try:
                 files.extend(image_files(argument))
             except MnistflowError as exc:
-                problems.append(str(exc))
+                problems.append(_line(exc))
         else:
-            files.append(Path(argument))
+            files.append(Path(argument))  # whatever it is: read_image says why it is no image
     return files, problems
 
 
+def _line(exc: MnistflowError) -> str:
+    """The error's message, with the file it names printed safely."""
+    from mnistflow.own_digits.image_folder import printable_name
+
+    if isinstance(exc, DataError) and exc.path is not None:
+        return f"{printable_name(exc.path)}: {exc.problem}"
+    return str(exc)
+
+
 def predict(model: str, arguments: Sequence[str]) -> int:
-    """Print a line per image; 0 when every one was classified, else 1."""
+    """Print a line per image; 0 when at least one was classified, else 1."""
     # deferred: `mnistflow --help` answers without loading NumPy and Pillow
     from mnistflow.own_digits.predict import classify, describe
     from mnistflow.training.model_file import load_model
@@ -64,13 +75,13 @@ def predict(model: str, arguments: Sequence[str]) -> int:
         params, _ = load_model(model)
         predictions = classify(params, model, files)
     except MnistflowError as exc:
-        print(f"mnistflow predict: error: {exc}", file=sys.stderr)
+        print(f"mnistflow predict: error: {_line(exc)}", file=sys.stderr)
         return 1
     for line in problems:
         print(line)
     for prediction in predictions:
         print(describe(prediction))
-    return 1 if problems or any(p.error for p in predictions) else 0
+    return 0 if any(p.error is None for p in predictions) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

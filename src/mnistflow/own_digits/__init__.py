@@ -1,6 +1,6 @@
 """Your own digits: image files to MNIST-like inputs, classified by a trained model.
 
-- :mod:`~mnistflow.own_digits.image_folder`  the image files of a folder (NumPy-free)
+- :mod:`~mnistflow.own_digits.image_folder`  the image files of a folder, names on one line (NumPy-free)
 - :mod:`~mnistflow.own_digits.images`        read an image and preprocess it as MNIST's digits were
 - :mod:`~mnistflow.own_digits.predict`       classify images, and the predictions file
 - :mod:`~mnistflow.own_digits.predict_page`  the predictions page, with what the network saw

@@ -14,8 +14,11 @@ from 0), each within half a pixel (5,000 of them: mean 13.99, 14.00), so that is
 
 from __future__ import annotations
 
+import math
 import os
+import stat
 import warnings
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -37,27 +40,29 @@ INK_LEVEL = 0.5
 # less, and a 12-megapixel photo would otherwise cost hundreds of MB of float arrays
 MAX_SIDE = 1024
 _LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601 weights of R, G, B: what Pillow's "L" uses
+_WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # grey in 16 or 32 bits, or float
+# what a path that is not a regular file is, for the message refusing it
+_SPECIAL = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+            (stat.S_ISSOCK, "a socket"))
 
 
 def read_image(path: str | os.PathLike[str]) -> Image.Image:
     """Open and decode an image file (its first frame), or raise :class:`DataError` naming it.
 
-    Refused, each with its reason: a missing file, a file Pillow cannot identify as an image, a
-    truncated or damaged one, and one with more pixels than Pillow's decompression-bomb limit
-    (``PIL.Image.MAX_IMAGE_PIXELS``: a small file can decode to gigabytes).
+    Refused, each with its reason: a missing or unreadable file, anything but a regular file (a
+    folder, FIFO, device, socket: unopened, see :func:`_open_file`), a file Pillow cannot identify
+    as an image, a truncated or damaged one, and one over Pillow's decompression-bomb limit
+    (``PIL.Image.MAX_IMAGE_PIXELS`` pixels: a small file can decode to gigabytes).
     """
     try:
         with warnings.catch_warnings():
             # above the limit Pillow only warns; above twice the limit it raises: refuse both
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
+            with _open_file(path) as fh, Image.open(fh) as opened:
                 opened.seek(0)  # the first frame of a GIF or an animated PNG
                 opened.load()  # decode now: a truncated file fails here, not later
                 return _upright(opened)
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except IsADirectoryError:
-        raise DataError(path, "a folder, not an image file") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise DataError(
             path, f"image too large (over Pillow's decompression-bomb limit of "
@@ -70,12 +75,42 @@ def read_image(path: str | os.PathLike[str]) -> Image.Image:
         raise DataError(path, f"truncated or damaged image ({reason})") from None
 
 
+def _open_file(path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for reading when it is a regular file (or a symlink to one), else a DataError.
+
+    Anything else is refused from ``os.stat`` alone, unopened: opening a FIFO waits for a writer
+    forever, a device may never end. The open does not wait either (``O_NONBLOCK``) and what it
+    opened is checked again, in case a FIFO replaced the file since the stat.
+    """
+    try:
+        kind = _special(os.stat(path).st_mode)
+        if kind is None:
+            flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+            fd = os.open(path, flags)
+            kind = _special(os.fstat(fd).st_mode)
+            if kind is None:
+                return os.fdopen(fd, "rb")
+            os.close(fd)
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except OSError as exc:  # no permission, a name too long, ...
+        raise DataError(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    raise DataError(path, f"{kind}, not an image file")
+
+
+def _special(mode: int) -> str | None:
+    """What a file of this ``st_mode`` is ("a socket"), or None for a regular file."""
+    kinds = (kind for is_kind, kind in _SPECIAL if is_kind(mode))
+    return None if stat.S_ISREG(mode) else next(kinds, "not a regular file")
+
+
 def to_mnist(image: Image.Image, name: str | os.PathLike[str] = "image") -> np.ndarray:
     """An image of a digit as MNIST's digits are: (28, 28) float32 in [0, 1], white ink on black.
 
-    Any size, colour or grey, with or without alpha. ``name`` is used in the message of the
-    :class:`DataError` raised for an image without ink (blank, or one flat colour). The steps, and
-    why each (the helpers' docstrings give the details):
+    Any size, colour or grey, with or without alpha, 8 bits or more. ``name`` is used in the message
+    of the :class:`DataError` raised for an image without ink (blank, or one flat colour) or with
+    non-finite pixels (NaN, inf). The steps, and why each (the helpers' docstrings give
+    the details):
 
     1. grey: MNIST has no colour; transparent parts go over a background the ink stands out on;
     2. ink bright on black, as in MNIST; the paper's colour and the photo's exposure taken out;
@@ -84,7 +119,7 @@ def to_mnist(image: Image.Image, name: str | os.PathLike[str] = "image") -> np.n
     5. centre of mass at the centre of 28x28: MNIST's centring;
     6. grey levels to bytes, then to [0, 1] as prepare does: what the network was trained on.
     """
-    grey = _grey(image)  # 1. (h, w) float64 in 0..255, alpha composited
+    grey = _grey(image, name)  # 1. (h, w) float64 in 0..255, alpha composited
     ink = _bright_ink(grey, name)  # 2. (h, w) in [0, 1]: ink bright, background 0
     rows, cols = _ink_box(ink)  # 3.
     small = _fit(ink[rows, cols], BOX)  # 4. (<= 20, <= 20), longer side 20
@@ -111,21 +146,19 @@ def _upright(image: Image.Image) -> Image.Image:
         return image.copy()
 
 
-def _grey(image: Image.Image) -> np.ndarray:
+def _grey(image: Image.Image, name: str | os.PathLike[str]) -> np.ndarray:
     """Luminance (ITU-R 601: 0.299 R + 0.587 G + 0.114 B) as (h, w) float64 in 0..255.
 
     Transparent parts are laid over a background: over white when the visible (opaque) pixels are
     dark, over black when they are light. A drawing exported with a transparent background (ink
     opaque, the rest transparent, often transparent *black*) then has its ink on a contrasting
-    background, whatever the ink's colour.
+    background, whatever the ink's colour. Grey in more than 8 bits: :func:`_wide_grey`.
     """
     if max(image.size) > MAX_SIDE:
         image = image.copy()
         image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)  # area average: no aliasing
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16-bit or float grey
-        grey = np.asarray(image, dtype=np.float64)
-        top = 1.0 if image.mode == "F" and grey.max() <= 1 else 255.0 if grey.max() <= 255 else 65535.0
-        return grey * (255.0 / top)
+    if image.mode in _WIDE_MODES:  # (a NaN or inf survives the averaging: it is still seen)
+        return _wide_grey(np.asarray(image, dtype=np.float64), image.mode == "F", name)
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float64)  # (h, w, 4)
         luma: np.ndarray = rgba[..., :3] @ _LUMA  # (h, w)
@@ -136,6 +169,33 @@ def _grey(image: Image.Image) -> np.ndarray:
         return luma * alpha + background * (1.0 - alpha)
     luminance: np.ndarray = np.asarray(image.convert("RGB"), dtype=np.float64) @ _LUMA  # (h, w)
     return luminance
+
+
+def _wide_grey(values: np.ndarray, is_float: bool, name: str | os.PathLike[str]) -> np.ndarray:
+    """16-bit, 32-bit or float grey levels (h, w) as 0..255, full scale being the range they were
+    made in, which the values tell. Only what counts as ink depends on it (:data:`MIN_CONTRAST`).
+
+    - floats within [0, 1] or [-1, 1]: that range, the usual ones for float images;
+    - other values >= 0: 0 to the top of the fewest bits, at least 8, that hold the largest value:
+      0-255 is 8-bit, 0-65535 16-bit, and a 10-bit sensor's 0-1023 in a 16-bit PNG is a 10-bit
+      image, not a nearly black 16-bit one;
+    - values below 0 (below -1 for floats): no convention; the image's own range.
+
+    NaN or infinite pixels (float images only) are refused: no grey level stands for them.
+    """
+    if not np.isfinite(values).all():
+        raise DataError(name, "has NaN or infinite pixels, which stand for no grey level; save the "
+                        "image with finite values")
+    lo, hi = float(values.min()), float(values.max())
+    if is_float and lo >= -1.0 and hi <= 1.0:
+        bottom, top = (0.0 if lo >= 0 else -1.0), 1.0
+    elif lo >= 0:
+        bottom, top = 0.0, float(2 ** max(math.ceil(hi).bit_length(), 8) - 1)
+    else:
+        bottom, top = lo, hi
+    if top == bottom:  # one flat value: no ink, which _bright_ink says
+        return np.zeros_like(values)
+    return (values - bottom) * (255.0 / (top - bottom))
 
 
 def _bright_ink(grey: np.ndarray, name: str | os.PathLike[str]) -> np.ndarray:

@@ -4,8 +4,9 @@ saw and what it answered.
 A card per image: the image as given (a thumbnail), the 28x28 digit the network saw (enlarged with
 nearest-neighbour, so its pixels stay visible), and a bar per digit 0-9 with the answer
 highlighted. An image that could not be used gets a card with the reason. Images are embedded as
-base64 ``data:`` URIs and every file name is HTML-escaped, so the page opens offline, by itself,
-whatever the files are called.
+base64 ``data:`` URIs and every file name is shown as
+:func:`~mnistflow.own_digits.image_folder.printable_name` writes it (a newline escaped) and
+HTML-escaped, so the page opens offline, by itself, whatever the files are called.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mnistflow.own_digits.image_folder import printable_name
 from mnistflow.own_digits.predict import Prediction
 from mnistflow.plumbing.files import write_text
 
@@ -32,8 +34,10 @@ def _data_uri(image: Image.Image) -> str:
     """A PNG of ``image`` as a data: URI (the same image always gives the same bytes)."""
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16-bit or float grey
         grey = np.asarray(image, dtype=np.float64)  # (h, w); its own range, shown as 0-255
-        top = max(float(grey.max()), 1e-12)
-        image = Image.fromarray(np.rint(np.clip(grey, 0, None) * (255 / top)).astype(np.uint8))
+        finite = np.isfinite(grey)  # NaN and inf (a refused float image) are shown black
+        lo, hi = (float(grey[finite].min()), float(grey[finite].max())) if finite.any() else (0.0, 0.0)
+        levels = (np.where(finite, grey, lo) - lo) * (255 / max(hi - lo, 1e-12))  # (h, w) in 0..255
+        image = Image.fromarray(np.rint(levels).astype(np.uint8))
     elif image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):  # CMYK, YCbCr, ...
         image = image.convert("RGBA")
     buffer = io.BytesIO()
@@ -59,8 +63,8 @@ def _bars(pred: Prediction) -> str:
 
 
 def _card(pred: Prediction) -> str:
-    name = html.escape(Path(pred.file).name)
-    title = html.escape(pred.file)
+    name = html.escape(printable_name(Path(pred.file).name))
+    title = html.escape(printable_name(pred.file))
     original = (f'<figure><img alt="{title}" src="{_data_uri(pred.thumbnail)}">'
                 f"<figcaption>your image</figcaption></figure>" if pred.thumbnail is not None else "")
     if pred.proba is None or pred.pixels is None:
