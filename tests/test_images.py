@@ -24,7 +24,8 @@ from conftest import ROOT
 from mnistflow.data.parquet_file import Digits
 from mnistflow.data.prepare import normalise, split
 from mnistflow.data.sources import load_sample
-from mnistflow.own_digits.images import BOX, CENTRE, MAX_SIDE, SIDE, centre_of_mass, read_image, to_mnist
+from mnistflow.own_digits.image_file import read_image
+from mnistflow.own_digits.images import BOX, CENTRE, MAX_SIDE, SIDE, centre_of_mass, to_mnist
 from mnistflow.plumbing.errors import DataError
 from mnistflow.settings.presets import PRESETS
 from mnistflow.training import network

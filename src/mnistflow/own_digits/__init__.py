@@ -1,9 +1,10 @@
 """Your own digits: image files to MNIST-like inputs, classified by a trained model.
 
 - :mod:`~mnistflow.own_digits.image_folder`  the image files of a folder, names on one line (NumPy-free)
-- :mod:`~mnistflow.own_digits.images`        read an image and preprocess it as MNIST's digits were
+- :mod:`~mnistflow.own_digits.image_file`    read an image file, refusing what is not one
+- :mod:`~mnistflow.own_digits.images`        preprocess an image as MNIST's digits were
 - :mod:`~mnistflow.own_digits.predict`       classify images, and the predictions file
 - :mod:`~mnistflow.own_digits.predict_page`  the predictions page, with what the network saw
 """
 
-__all__ = ["image_folder", "images", "predict", "predict_page"]
+__all__ = ["image_file", "image_folder", "images", "predict", "predict_page"]

@@ -5,8 +5,7 @@ document recognition", 1998, and the MNIST page): each NIST digit, white ink on 
 size-normalised to fit a 20x20 box keeping its aspect ratio, with anti-aliasing (hence the grey
 edges), then placed in a 28x28 field so that its centre of mass is at the centre. A photo or a
 drawing fed to the network without the same treatment is misread. :func:`to_mnist` applies it to
-an image of any size, colour or mode; :func:`read_image` opens a file with Pillow and says, in one
-line naming the file, why one cannot be used.
+an image of any size, colour or mode (:func:`mnistflow.own_digits.image_file.read_image` opens one).
 
 Where "the centre" is: MNIST's own digits have their centre of mass at row 14, column 14 (counting
 from 0), each within half a pixel (5,000 of them: mean 13.99, 14.00), so that is where it goes.
@@ -16,16 +15,13 @@ from __future__ import annotations
 
 import math
 import os
-import stat
-import warnings
-from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from mnistflow.plumbing.errors import DataError
 
-__all__ = ["BOX", "CENTRE", "SIDE", "centre_of_mass", "read_image", "to_mnist"]
+__all__ = ["BOX", "CENTRE", "SIDE", "centre_of_mass", "to_mnist"]
 
 SIDE = 28  # the network's input is SIDE x SIDE pixels
 BOX = 20  # the digit's longer side after size normalisation
@@ -41,67 +37,6 @@ INK_LEVEL = 0.5
 MAX_SIDE = 1024
 _LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601 weights of R, G, B: what Pillow's "L" uses
 _WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # grey in 16 or 32 bits, or float
-# what a path that is not a regular file is, for the message refusing it
-_SPECIAL = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
-            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-            (stat.S_ISSOCK, "a socket"))
-
-
-def read_image(path: str | os.PathLike[str]) -> Image.Image:
-    """Open and decode an image file (its first frame), or raise :class:`DataError` naming it.
-
-    Refused, each with its reason: a missing or unreadable file, anything but a regular file (a
-    folder, FIFO, device, socket: unopened, see :func:`_open_file`), a file Pillow cannot identify
-    as an image, a truncated or damaged one, and one over Pillow's decompression-bomb limit
-    (``PIL.Image.MAX_IMAGE_PIXELS`` pixels: a small file can decode to gigabytes).
-    """
-    try:
-        with warnings.catch_warnings():
-            # above the limit Pillow only warns; above twice the limit it raises: refuse both
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with _open_file(path) as fh, Image.open(fh) as opened:
-                opened.seek(0)  # the first frame of a GIF or an animated PNG
-                opened.load()  # decode now: a truncated file fails here, not later
-                return _upright(opened)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DataError(
-            path, f"image too large (over Pillow's decompression-bomb limit of "
-            f"{Image.MAX_IMAGE_PIXELS:,} pixels); scale it down first"
-        ) from None
-    except UnidentifiedImageError:
-        raise DataError(path, "not an image (Pillow cannot read this file format)") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:  # what damaged files raise
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataError(path, f"truncated or damaged image ({reason})") from None
-
-
-def _open_file(path: str | os.PathLike[str]) -> BinaryIO:
-    """``path`` opened for reading when it is a regular file (or a symlink to one), else a DataError.
-
-    Anything else is refused from ``os.stat`` alone, unopened: opening a FIFO waits for a writer
-    forever, a device may never end. The open does not wait either (``O_NONBLOCK``) and what it
-    opened is checked again, in case a FIFO replaced the file since the stat.
-    """
-    try:
-        kind = _special(os.stat(path).st_mode)
-        if kind is None:
-            flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-            fd = os.open(path, flags)
-            kind = _special(os.fstat(fd).st_mode)
-            if kind is None:
-                return os.fdopen(fd, "rb")
-            os.close(fd)
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except OSError as exc:  # no permission, a name too long, ...
-        raise DataError(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
-    raise DataError(path, f"{kind}, not an image file")
-
-
-def _special(mode: int) -> str | None:
-    """What a file of this ``st_mode`` is ("a socket"), or None for a regular file."""
-    kinds = (kind for is_kind, kind in _SPECIAL if is_kind(mode))
-    return None if stat.S_ISREG(mode) else next(kinds, "not a regular file")
 
 
 def to_mnist(image: Image.Image, name: str | os.PathLike[str] = "image") -> np.ndarray:
@@ -136,14 +71,6 @@ def centre_of_mass(pixels: np.ndarray) -> tuple[float, float]:
     rows = float(pixels.sum(axis=1) @ np.arange(pixels.shape[0])) / total
     cols = float(pixels.sum(axis=0) @ np.arange(pixels.shape[1])) / total
     return rows, cols
-
-
-def _upright(image: Image.Image) -> Image.Image:
-    """The image turned as its EXIF orientation says (a phone photo taken sideways), as a copy."""
-    try:
-        return ImageOps.exif_transpose(image)
-    except Exception:  # a damaged EXIF block (Pillow raises many kinds): keep the pixels as stored
-        return image.copy()
 
 
 def _grey(image: Image.Image, name: str | os.PathLike[str]) -> np.ndarray:

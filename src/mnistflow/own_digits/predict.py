@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mnistflow.own_digits.image_file import read_image
 from mnistflow.own_digits.image_folder import printable_name
-from mnistflow.own_digits.images import SIDE, read_image, to_mnist
+from mnistflow.own_digits.images import SIDE, to_mnist
 from mnistflow.plumbing.errors import DataError
 from mnistflow.plumbing.files import write_text
 from mnistflow.training import network
