@@ -34,3 +34,28 @@ def test_the_use_it_from_python_example_runs(
     accuracy = float(re.search(r"^test accuracy (\d\.\d{3})$", out, re.M).group(1))  # type: ignore[union-attr]
     assert accuracy > 0.8
     assert (tmp_path / "my_model.npz").is_file()
+
+
+def _docs_python_block(page: str, heading: str) -> str:
+    """The first ```python block under a heading of a docs page."""
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    section = text.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, f"no python block under {heading!r} in docs/{page}"
+    return match.group(1)
+
+
+def test_the_own_digits_python_example_runs(
+    _finished_once: Workflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PIL import Image
+
+    (tmp_path / "results").mkdir()
+    shutil.copy(_finished_once / "results/model.npz", tmp_path / "results/model.npz")
+    example = sorted((ROOT / "examples/images").iterdir())[0]
+    Image.open(example).convert("RGB").save(tmp_path / "my-digit.jpg")
+    monkeypatch.chdir(tmp_path)
+    scope: dict[str, object] = {}
+    exec(compile(_docs_python_block("own-digits.md", "## From Python"), "docs/own-digits.md", "exec"), scope)
+    proba = scope["proba"]
+    assert getattr(proba, "shape", None) == (1, 10)
