@@ -68,6 +68,10 @@ def test_every_number_key_refuses_nan_and_infinity(key: str, value: float) -> No
         ("random_state", 2.0),  # a float reached scikit-learn, which refused it
         ("random_state", 1e300),
         ("seed", 1e300),
+        ("seed", 2**63),  # 64 bits at most: metrics.json's readers, a sweep's folder names
+        ("seed", 10**20),
+        ("batch_size", 2**63),  # every integer key: 64 bits at most (mnistflow.settings.schema)
+        ("openml_version", 10**30),
         ("epochs", 5.0),
         ("openml_version", 2.0),
         ("batch_size", 1e300),
@@ -94,9 +98,8 @@ def test_extreme_value_is_refused_naming_the_key(key: str, value: object) -> Non
         ("test_size", 0.9999999),  # schema-valid; prepare judges it against the number of rows
         ("random_state", 0),
         ("random_state", 2**32 - 1),
-        ("seed", 2**64),  # numpy's SeedSequence takes an int of any size
-        ("seed", 10**300),
-        ("batch_size", 2**63),  # more than the rows: full batch
+        ("seed", 2**63 - 1),
+        ("batch_size", 2**63 - 1),  # more than the rows: full batch
         ("learning_rate", 1e-300),
         ("learning_rate", 1e300),  # diverges in training, with a message naming learning_rate
         ("l2", 1e-300),
@@ -107,8 +110,8 @@ def test_extreme_value_is_refused_naming_the_key(key: str, value: object) -> Non
         ("validation_fraction", 1e-300),  # train judges it against the rows (ConfigError)
         ("epochs", 1_000_000),
         ("hidden", 100_000),
-        ("openml_test_rows", 2**63),  # the fetch compares it with the rows (ConfigError)
-        ("openml_version", 2**63),
+        ("openml_test_rows", 2**63 - 1),  # the fetch compares it with the rows (ConfigError)
+        ("openml_version", 2**63 - 1),
     ],
     ids=lambda v: v if isinstance(v, str) else repr(v),
 )
@@ -125,7 +128,7 @@ def test_extreme_but_usable_value_passes_the_check(key: str, value: object) -> N
         ("random_state=4294967296",
          "random_state: got 4294967296, allowed: an integer >= 0 and <= 4294967295"),
         ("l2=nan", "l2: got nan, allowed: a finite number >= 0 and <= 1000, or null"),
-        ("seed=2.0", "seed: got 2.0, allowed: an integer >= 0"),
+        ("seed=2.0", "seed: got 2.0, allowed: an integer >= 0 and <= 2^63 - 1"),
     ],
     ids=["test_size-nan", "random_state-2^32", "l2-nan", "seed-2.0"],
 )

@@ -1,5 +1,6 @@
-"""Property tests (hypothesis): readers never fail with anything but DataError, whatever the bytes;
-the network's softmax, loss and gradients hold for random shapes and values.
+"""Property tests (hypothesis): readers never fail with anything but DataError, whatever the bytes
+or text (JSON nested deep, numbers past a float); the network's softmax, loss and gradients hold for
+random shapes and values.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from mnistflow.data.idx import read_idx
 from mnistflow.data.parquet_file import Digits, read_parquet, write_parquet
 from mnistflow.data.split_file import check_split
 from mnistflow.plumbing.errors import DataError
+from mnistflow.plumbing.files import read_json
 from mnistflow.plumbing.npz_files import load_npz, save_npz
 from mnistflow.training import network
+from mnistflow.training.training_log import read_history
 
 # Files are written to a tmp folder per example; hypothesis' health check would flag the fixture.
 FILES = settings(max_examples=60, deadline=None,
@@ -276,3 +279,40 @@ def test_idx_reader_on_corrupted_bytes(tmp_path: Path, name: str, gz: bool, data
     content = _valid_idx(name)
     stored = gzip.compress(content, mtime=0) if gz else content
     _read_idx_or_data_error(tmp_path / "idx", name, _damaged(stored, data), gz)
+
+
+# --- JSON and the training log: bounded whatever the text ------------------------------------------
+
+# JSON-like text: brackets, nesting, strings, and numbers of every size and spelling
+_JSON_TOKENS = st.sampled_from(['[', ']', '{', '}', '"a":', '"[{"', ',', '1', '-0', '1e400', '1e-400',
+                                'NaN', '-Infinity', '9' * 5000, '0.5', 'null', 'true', '\\', '"'])
+
+
+@FILES
+@given(tokens=st.lists(_JSON_TOKENS, max_size=300), depth=st.integers(0, 3000))
+def test_json_reader_on_random_json_like_text(tmp_path: Path, tokens: list[str], depth: int) -> None:
+    path = tmp_path / "metrics.json"
+    path.write_text("[" * depth + "".join(tokens) + "]" * depth)
+    try:
+        read_json(path)
+    except DataError as exc:
+        assert str(exc).startswith(f"{path}: ") and "\n" not in str(exc)
+
+
+_CELLS = st.sampled_from(["1", "2", "0.5", "-1e308", "1e308", "nan", "inf", "-0", "", "x", "9" * 400,
+                          "1.5", "0"])
+
+
+@FILES
+@given(rows=st.lists(st.lists(_CELLS, min_size=3, max_size=4), max_size=5))
+def test_training_log_reader_on_random_cells(tmp_path: Path, rows: list[list[str]]) -> None:
+    path = tmp_path / "training_log.csv"
+    path.write_text("epoch,loss,train_accuracy\n" + "".join(",".join(r) + "\n" for r in rows))
+    try:
+        columns = read_history(path)
+    except DataError as exc:
+        assert str(exc).startswith(f"{path}: ") and "\n" not in str(exc)
+    else:  # what the report draws: finite, epochs 1..n, accuracies within [0, 1]
+        assert all(np.isfinite(c).all() for c in columns.values())
+        assert list(columns["epoch"]) == list(range(1, len(rows) + 1))
+        assert ((columns["train_accuracy"] >= 0) & (columns["train_accuracy"] <= 1)).all()

@@ -6,6 +6,7 @@ the place and the problem."""
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -18,16 +19,16 @@ from mnistflow.plumbing.npz_files import load_npz
 __all__ = ["METRICS_SCHEMA", "check_metrics", "load_predictions", "read_metrics"]
 
 
-_NUMBER = {"type": "number"}
+# a number within a float's range: the report formats each as a float (json reads an integer of
+# any length, and 10**400 would overflow there)
+_NUMBER = {"type": "number", "minimum": -sys.float_info.max, "maximum": sys.float_info.max}
+_SHARE = {"type": "number", "minimum": 0, "maximum": 1}
 
-
-
-_COUNT = {"type": "integer", "minimum": 0}
-
-
+# a count of rows or errors: at most what NumPy's int64 holds (the report draws the confusion
+# matrix as an array; a bigger number would make it an array of Python objects)
+_COUNT = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 
 _STRINGS = {"type": "object", "additionalProperties": {"type": ["string", "null"]}}
-
 
 
 # What :func:`metrics` writes and the report reads (JSON Schema): a metrics.json edited by hand or
@@ -38,14 +39,15 @@ METRICS_SCHEMA: dict[str, Any] = {
                  "versions", "seconds"],
     "properties": {
         "test": {"type": "object", "required": ["accuracy", "loss", "n_errors"],
-                 "properties": {"accuracy": {"type": "number", "minimum": 0, "maximum": 1},
+                 "properties": {"accuracy": _SHARE,
                                 "loss": {**_NUMBER, "minimum": 0}, "n_errors": _COUNT}},
         "per_class": {
             "type": "object",
             "propertyNames": {"enum": [str(k) for k in range(N_CLASSES)]},
             "additionalProperties": {
                 "type": "object", "required": ["precision", "recall", "f1-score", "support"],
-                "properties": {m: _NUMBER for m in ("precision", "recall", "f1-score", "support")},
+                "properties": {**{m: _SHARE for m in ("precision", "recall", "f1-score")},
+                               "support": {**_NUMBER, "minimum": 0}},
             },
         },
         "confusion_matrix": {
@@ -55,7 +57,11 @@ METRICS_SCHEMA: dict[str, Any] = {
         "sizes": {"type": "object", "required": ["train", "test"],
                   "properties": {"train": _COUNT, "test": _COUNT}},
         "config": {"type": "object"},
-        "model": {"type": "object", "properties": {"hyperparams": {"type": "object"}}},
+        "model": {"type": "object", "properties": {"hyperparams": {
+            "type": "object",  # what the sweep comparison reads of it
+            "properties": {"patience": _COUNT,
+                           "validation_fraction": _SHARE},
+        }}},
         "sha256": _STRINGS,
         "versions": _STRINGS,
         "git_commit": {"type": ["string", "null"]},

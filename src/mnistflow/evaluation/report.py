@@ -26,7 +26,13 @@ from mnistflow.plumbing.files import atomic_path, write_text
 from mnistflow.training.distortion_examples import Examples
 from mnistflow.training.shifts import image_side
 
-__all__ = ["plot_confusion", "plot_distortions", "plot_loss", "plot_misclassified", "render_html"]
+__all__ = ["LOSS_DRAWN_UP_TO", "drawn_loss", "plot_confusion", "plot_distortions", "plot_loss",
+           "plot_misclassified", "render_html"]
+
+# matplotlib's axis arithmetic (the limits plus margins, in log space on a log axis) overflows near
+# the largest float, 1.8e308: a loss beyond this (a diverging run's, or a hand-edited log's) is
+# drawn at it, and the figure says so
+LOSS_DRAWN_UP_TO = 1e100
 
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> None:
@@ -36,17 +42,29 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> None:
     plt.close(fig)
 
 
+def drawn_loss(loss: np.ndarray) -> tuple[np.ndarray, str]:
+    """The loss as a figure draws it, (epochs,): values above :data:`LOSS_DRAWN_UP_TO` at it, and
+    positive ones below its inverse at that (for a log axis); a note saying so, or "" if none was."""
+    floor = 1 / LOSS_DRAWN_UP_TO
+    clipped = (loss > LOSS_DRAWN_UP_TO) | ((loss > 0) & (loss < floor))
+    if not clipped.any():
+        return loss, ""
+    drawn = np.where(loss > 0, np.clip(loss, floor, LOSS_DRAWN_UP_TO), loss)
+    return drawn, f" (losses outside {floor:g} to {LOSS_DRAWN_UP_TO:g} drawn at those bounds)"
+
+
 def plot_loss(history: Mapping[str, np.ndarray], path: str | os.PathLike[str]) -> None:
     """Training loss (left axis) and training accuracy (right axis) per epoch."""
+    loss, note = drawn_loss(history["loss"])
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    ax.plot(history["epoch"], history["loss"], color="tab:blue", label="loss")
+    ax.plot(history["epoch"], loss, color="tab:blue", label="loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss (cross-entropy)", color="tab:blue")
     ax.grid(alpha=0.3)
     acc = ax.twinx()
     acc.plot(history["epoch"], history["train_accuracy"], color="tab:orange", label="accuracy")
     acc.set_ylabel("training accuracy", color="tab:orange")
-    ax.set_title("Training curve")
+    ax.set_title("Training curve" + note)
     _save(fig, path)
 
 

@@ -2,6 +2,8 @@
 
 Every output is written to a temporary file in the destination folder and renamed into place only
 once it is complete and closed, so a killed job never leaves a half-written file under its final name.
+JSON is read back bounded (:func:`parse_json`): nesting depth, number sizes and file size, so a
+damaged or hostile file is one :class:`DataError`, never a RecursionError or an infinity.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import errno
 import glob
 import hashlib
 import json
+import math
 import os
 import re
 import socket
@@ -22,7 +25,8 @@ from typing import Any
 from mnistflow.plumbing.errors import DataError
 from mnistflow.plumbing.supervisor import ensure_supervised
 
-__all__ = ["atomic_path", "read_json", "sha256_file", "short_message", "write_json", "write_text"]
+__all__ = ["MAX_JSON_BYTES", "MAX_JSON_DEPTH", "atomic_path", "parse_json", "read_json", "sha256_file",
+           "short_message", "write_json", "write_text"]
 
 
 # Temporaries are named .<final name>.<host>-<pid>.<random>.tmp: who wrote one says whether it is stale.
@@ -114,15 +118,71 @@ def short_message(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    """Parse a JSON file the workflow wrote; a missing or damaged one is a :class:`DataError`."""
+# Bounds of the JSON the workflow reads back: what it writes is a few kB, nested 3 levels deep at
+# most (metrics.json: per_class -> digit -> metric), so these leave ample room while keeping
+# json's recursive parser (a RecursionError from about 1000 levels) and memory out of reach.
+MAX_JSON_DEPTH = 64
+MAX_JSON_BYTES = 64 << 20
+_MAX_DIGITS = 4300  # Python's own limit on int(str) (sys.get_int_max_str_digits), said in words
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string: its brackets do not nest
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _depth(text: str) -> int:
+    """How deep ``text`` nests arrays and objects (stopping once past :data:`MAX_JSON_DEPTH`)."""
+    depth = deepest = 0
+    for bracket in _BRACKET.finditer(_STRING.sub('""', text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            break
+    return deepest
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):  # json reads 1e400 as inf
+        raise ValueError(f"the number {text[:20]} is beyond the largest float")
+    return value
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_DIGITS:
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits (at most {_MAX_DIGITS})")
+    return int(text)
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_json(text: str, path: str | os.PathLike[str], what: str = "") -> Any:
+    """Parse ``text`` (JSON from the file ``path``) within the bounds above; anything else is a
+    :class:`DataError` naming ``path``, its message starting with ``what`` (e.g. "its metadata: ")."""
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise DataError(path, f"{what}JSON nested more than {MAX_JSON_DEPTH} levels deep (the "
+                              f"workflow writes at most 3); refused unread")
     try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+        return json.loads(text, parse_float=_finite, parse_int=_integer, parse_constant=_constant)
+    except (ValueError, RecursionError) as exc:  # RecursionError: a safety net behind _depth
+        raise DataError(path, f"{what}not valid JSON ({short_message(exc)})") from None
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Parse a JSON file the workflow wrote (:func:`parse_json`); a missing, damaged or oversized
+    one is a :class:`DataError`."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_JSON_BYTES + 1)
+        if len(data) > MAX_JSON_BYTES:
+            raise DataError(path, f"more than {MAX_JSON_BYTES >> 20} MiB: not a JSON file the "
+                                  f"workflow wrote (those are a few kB); refused unread")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
-    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise DataError(path, f"not valid JSON ({short_message(exc)})") from None
+    return parse_json(text, path)
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -22,6 +22,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 
+from mnistflow.evaluation.report import drawn_loss
 from mnistflow.plumbing.files import write_text
 from mnistflow.sweeps.compare import Comparison, RunResult, text
 
@@ -93,7 +94,8 @@ def plot_curves(comparison: Comparison) -> str:
     for i, run in enumerate(comparison.runs):
         style = {"linewidth": 2.6, "zorder": 3} if i == chosen else {"linewidth": 1.0, "alpha": 0.75}
         label = run.files.folder + (" (chosen)" if i == chosen else "")
-        loss.plot(run.history["epoch"], run.history["loss"], label=label, **style)
+        drawn, note = drawn_loss(run.history["loss"])  # huge losses clipped: matplotlib overflows
+        loss.plot(run.history["epoch"], drawn, label=label + note, **style)
         val.plot(run.history["epoch"], run.history["val_accuracy"], **style)
     loss.set_yscale("log")
     loss.set_xlabel("epoch")

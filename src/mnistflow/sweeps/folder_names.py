@@ -14,12 +14,23 @@ from typing import Any
 from mnistflow.plumbing.errors import ConfigError
 from mnistflow.settings.schema import config_problems
 
-__all__ = ["canonical", "folder_value", "parse_folder", "parse_value"]
+__all__ = ["MAX_VALUE_BYTES", "canonical", "folder_value", "parse_folder", "parse_value",
+           "same_run_key"]
+
+# The longest value a table cell or a folder name may hold, in UTF-8 bytes. A run's folder has one
+# part per setting, ``<setting>~<value>``: this keeps each part well under the 255 bytes a file
+# system allows for a name, and a digit string far below the 4300 digits int() converts. No value
+# of a setting comes near it (the longest float is 24 characters, an integer at most 19 digits).
+MAX_VALUE_BYTES = 100
 
 
 def parse_value(text: str) -> Any:
     """A cell as YAML would read it in config/config.yaml: null, true/false, an int, a float, or a
-    string. ``nan`` and ``inf`` become floats, for the schema check to refuse by name."""
+    string. ``nan`` and ``inf`` become floats, for the schema check to refuse by name. Text longer
+    than :data:`MAX_VALUE_BYTES` is a :class:`ConfigError` (before any int() of it)."""
+    if len(text.encode()) > MAX_VALUE_BYTES:
+        raise ConfigError(f"{len(text.encode())} bytes long ({text[:20]}...); a value is at most "
+                          f"{MAX_VALUE_BYTES} (a run's folder is named after it)")
     lower = text.lower()
     if lower == "null":
         return None
@@ -46,6 +57,14 @@ def canonical(value: Any, spec: Mapping[str, Any]) -> Any:
 
 
 
+def same_run_key(value: Any) -> tuple[str, Any]:
+    """What decides whether two values of a setting make the same run: numbers by value (-0.0 is
+    0.0, 1 is 1.0: equal, with equal hashes), anything else by type and value (true is not 1)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "number", value
+    return type(value).__name__, value
+
+
 def folder_value(value: Any) -> str:
     """How a value is written in a run's folder name (``learning_rate~0.05``); :func:`parse_value`
     reads it back. Floats in their shortest exact form, so a folder names one value only."""
@@ -64,17 +83,21 @@ def parse_folder(folder: str, schema: Mapping[str, Any], keys: Sequence[str]) ->
     ``keys`` are the settings it must name, in that order. Raises :class:`ConfigError`."""
     properties: Mapping[str, Any] = schema["properties"]
     values: dict[str, Any] = {}
+    shown = folder if len(folder) <= 200 else folder[:200] + "..."
     for part in folder.split("/"):
         key, sep, text = part.partition("~")
         if not sep or key not in properties:
-            raise ConfigError(f"{folder}: {part!r} is not a setting~value folder")
-        values[key] = canonical(parse_value(text), properties[key])
+            raise ConfigError(f"{shown}: {part[:60]!r} is not a setting~value folder")
+        try:
+            values[key] = canonical(parse_value(text), properties[key])
+        except ConfigError as exc:
+            raise ConfigError(f"{shown}: {key}: {exc}") from None
     if list(values) != list(keys):
-        raise ConfigError(f"{folder}: names the settings {', '.join(values)}, expected {', '.join(keys)}")
+        raise ConfigError(f"{shown}: names the settings {', '.join(values)}, expected {', '.join(keys)}")
     problems = [line for line in config_problems(values, schema)
                 if line.split(":")[0] in values]
     if problems or any(folder_value(v) != part.partition("~")[2]
                        for v, part in zip(values.values(), folder.split("/"), strict=True)):
         why = "; ".join(problems) or "not written as folder_value writes it"
-        raise ConfigError(f"{folder}: not a folder of valid settings ({why})")
+        raise ConfigError(f"{shown}: not a folder of valid settings ({why})")
     return values

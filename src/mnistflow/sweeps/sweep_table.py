@@ -34,7 +34,7 @@ from typing import Any
 from mnistflow.plumbing.errors import ConfigError
 from mnistflow.settings.presets import resolve
 from mnistflow.settings.schema import config_problems
-from mnistflow.sweeps.folder_names import canonical, folder_value, parse_value
+from mnistflow.sweeps.folder_names import canonical, folder_value, parse_value, same_run_key
 
 __all__ = ["Run", "Sweep", "SweepKeys", "read_sweep"]
 
@@ -156,8 +156,9 @@ def read_sweep(
     ``config`` is the workflow's (checked) config, ``schema`` the config schema. Refused, each with
     the file, line and column: an empty table, a column without a name, named twice, unknown, or not
     a setting of prepare or train; a line with more or fewer cells than the header, an empty cell, a
-    value the schema refuses; settings that contradict each other (:func:`resolve`); a run without
-    validation rows; two lines that give the same run.
+    value the schema refuses or too long to name a folder; settings that contradict each other
+    (:func:`resolve`); a run without validation rows; two lines that give the same run (values
+    compared as numbers: 0.0 and -0.0, 1 and 1.0 are one).
     """
     properties: Mapping[str, Any] = schema["properties"]
     name = os.fspath(path)
@@ -171,7 +172,7 @@ def read_sweep(
         raise ConfigError("invalid sweep table:\n  " + "\n  ".join(problems))
     defaults = {key: spec["sweep_default"] for key, spec in properties.items() if "sweep_default" in spec}
     runs: list[Run] = []
-    resolved: dict[str, int] = {}  # every setting that decides a run -> its first line
+    resolved: dict[tuple[Any, ...], int] = {}  # every setting that decides a run, by value -> its run
     for number, cells in lines[1:]:
         where = f"{name}, line {number}"
         if len(cells) != len(columns):
@@ -184,8 +185,15 @@ def read_sweep(
             problems += [f"{where}, column {c}: empty; write a value (null takes the preset's)"
                          for c in empty]
             continue
-        settings = {c: canonical(parse_value(cell), properties[c])
-                    for c, cell in zip(columns, cells, strict=True)}
+        settings, too_long = {}, []
+        for c, cell in zip(columns, cells, strict=True):
+            try:
+                settings[c] = canonical(parse_value(cell), properties[c])
+            except ConfigError as exc:  # a cell too long to name a folder (or to convert)
+                too_long.append(f"{where}, column {c}: {exc}")
+        if too_long:
+            problems += too_long
+            continue
         run_config = dict(config)
         run_config.update({k: v for k, v in defaults.items() if run_config.get(k) is None})
         run_config.update(settings)
@@ -206,7 +214,8 @@ def read_sweep(
             problems.append(selection)
             continue
         run = Run(number, settings, run_config)
-        identity = repr(sorted({**run.data(keys), **hyperparams}.items()))
+        decides = {**run.data(keys), **hyperparams}
+        identity = tuple(sorted((k, same_run_key(v)) for k, v in decides.items()))
         if identity in resolved:
             same = "the same values" if runs[resolved[identity]].settings == settings else \
                 "the same settings once the preset's values are filled in"

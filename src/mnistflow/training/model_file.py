@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from mnistflow.plumbing.errors import DataError
+from mnistflow.plumbing.files import parse_json
 from mnistflow.plumbing.npz_files import load_npz, save_npz
 from mnistflow.settings.presets import Hyperparams
 from mnistflow.training import network
@@ -42,12 +43,9 @@ def load_model(path: str | os.PathLike[str]) -> tuple[network.Params, dict[str, 
         path, {"W1": "first-layer weights", "b1": "", "W2": "second-layer weights", "b2": "", "meta": ""}
     )
     meta_array = arrays.pop("meta")
-    try:
-        if meta_array.shape != () or meta_array.dtype.kind != "U":
-            raise ValueError
-        meta = json.loads(str(meta_array))
-    except (json.JSONDecodeError, ValueError):
-        raise DataError(path, "its metadata is not one JSON text") from None
+    if meta_array.shape != () or meta_array.dtype.kind != "U":
+        raise DataError(path, "its metadata is not one JSON text")
+    meta = parse_json(str(meta_array), path, "its metadata: ")  # bounded: depth, number sizes
     if not (isinstance(meta, dict) and isinstance(meta.get("hyperparams"), dict)
             and isinstance(meta.get("architecture"), dict)):
         raise DataError(path, "its metadata lacks the architecture and hyperparams")
