@@ -326,3 +326,11 @@ def test_make_refuses_an_environment_at_a_path_with_a_space(tmp_path: Path) -> N
             f"cannot run scripts from there; put it at a path without one: "
             f"make run VENV=$HOME/venvs/mnistflow") in result.stderr
     assert not (folder / ".venv").exists()
+
+
+@pytest.mark.parametrize("url", ["http://ann:s3cret@host/mnist", "https://ann@host/mnist"],
+                         ids=["password", "user"])
+def test_a_url_with_a_user_or_password_is_refused_pointing_at_netrc(url: str) -> None:
+    problems = config_problems({**VALID, "source": "idx", "idx_path": url}, SCHEMA)
+    assert len(problems) == 1 and problems[0].startswith("idx_path: a user name or password in the URL")
+    assert "s3cret" not in problems[0] and "~/.netrc" in problems[0]

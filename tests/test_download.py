@@ -10,6 +10,7 @@ import base64
 import contextlib
 import http.server
 import logging
+import os
 import re
 import threading
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import numpy as np
 import pytest
@@ -208,6 +209,35 @@ def test_a_password_in_the_url_is_sent_as_basic_auth_and_never_shown(
     assert PASSWORD not in caplog.text and _ENCODED_PASSWORD not in caplog.text
     assert len(list(out.rglob("*.gz"))) == len(IDX_FILES)
     assert not _files_naming_the_password(out)
+
+
+def test_a_password_in_netrc_is_sent_for_its_host_when_the_url_has_none(
+    tmp_path: Path, rows: Rows, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    write_idx_dir(tmp_path / "site", rows)
+    with _protected(tmp_path / "site", wanted=_BASIC) as server:
+        host = urlsplit(server.url).hostname  # type: ignore[attr-defined]
+        (tmp_path / "netrc").write_text(f"machine {host}\nlogin {USER}\npassword {PASSWORD}\n")
+        os.chmod(tmp_path / "netrc", 0o600)
+        monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+        idx.read_idx(server.url, "train-labels-idx1-ubyte",  # type: ignore[attr-defined]
+                     downloads=tmp_path / "downloads", retry_delay=0)
+        assert server.authorizations == [_BASIC]
+    assert PASSWORD not in caplog.text
+
+
+def test_a_netrc_that_cannot_be_parsed_is_a_warning_and_no_password(
+    tmp_path: Path, rows: Rows, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_idx_dir(tmp_path / "site", rows)
+    (tmp_path / "netrc").write_text("machine\n")
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+    with _protected(tmp_path / "site", wanted=None) as server:
+        idx.read_idx(server.url, "train-labels-idx1-ubyte",  # type: ignore[attr-defined]
+                     downloads=tmp_path / "downloads", retry_delay=0)
+        assert server.authorizations == [None]
+    assert "netrc:" in caplog.text and "downloading without a password" in caplog.text
 
 
 def test_a_wrong_password_is_one_clear_error_without_it(

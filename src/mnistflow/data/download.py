@@ -3,34 +3,35 @@ into place only once complete and checked.
 
 Used by :mod:`mnistflow.data.idx` for IDX files from a URL prefix. An attempt fails on a network error,
 a server error (5xx, 429), a connection that ends before ``Content-Length`` bytes, or its deadline,
-which covers connecting, the status line, the headers, the chunk sizes and the body (:class:`_Clock`);
+which covers connecting, the status line, the headers, the chunk sizes and the body (``_timed_http``);
 it is then tried again. A file larger than the caller allows is wrong content, never retried. A user
-name and password in the URL are sent as HTTP basic authentication, never shown (:func:`public_url`).
+name and password in the URL, or else in ``~/.netrc`` for its host, are sent as HTTP basic
+authentication, never shown (:func:`public_url`).
 """
 
 from __future__ import annotations
 
 import base64
 import http.client
-import io
 import logging
-import socket
+import netrc
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from urllib.error import HTTPError, URLError
 from urllib.parse import unquote, urlsplit
-from urllib.request import HTTPHandler, HTTPSHandler, Request, build_opener
+from urllib.request import Request, build_opener
 
 from mnistflow import __version__
+from mnistflow.data._timed_http import Clock, TimedHandler
 from mnistflow.plumbing.errors import DataError
 from mnistflow.plumbing.files import atomic_path
 
 if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
+    pass
 
 __all__ = ["DEADLINE", "DownloadPolicy", "download", "format_size", "public_url"]
 
@@ -109,18 +110,34 @@ def download(
     raise DataError(where, f"could not download it after {policy.retries} attempts ({problem})")
 
 
+def _credentials(url: str) -> tuple[str, str] | None:
+    """The user name and password for ``url``: those in it, else those ``~/.netrc`` (or the file
+    ``$NETRC`` names) gives for its host, as curl and wget read them; None if neither has any. A
+    netrc file that cannot be read or parsed counts as none, with a warning."""
+    parts = urlsplit(url)
+    if parts.username is not None:
+        return unquote(parts.username), unquote(parts.password or "")
+    try:
+        found = netrc.netrc(os.environ.get("NETRC")).authenticators(parts.hostname or "")
+    except FileNotFoundError:
+        return None
+    except (OSError, netrc.NetrcParseError) as exc:
+        log.warning("netrc: %s; downloading without a password", " ".join(str(exc).split()))
+        return None
+    return (found[0], found[2] or "") if found else None
+
+
 def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int, what: str) -> None:
     """GET ``url`` into the file ``dest``, within ``policy.deadline`` and ``max_bytes``, with progress."""
     where = public_url(url)
     request = Request(where, headers={"User-Agent": f"mnistflow/{__version__}"})
-    parts = urlsplit(url)
-    if parts.username is not None:  # basic authentication, not sent on to where a redirect points
-        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    if login := _credentials(url):  # basic authentication, not sent on to where a redirect points
+        pair = f"{login[0]}:{login[1]}".encode()
         request.add_unredirected_header("Authorization", f"Basic {base64.b64encode(pair).decode()}")
-    clock = _Clock(policy)
+    clock = Clock(policy.deadline, policy.timeout)
     progress = None
     try:
-        with build_opener(_TimedHandler(clock)).open(request) as response, open(dest, "wb") as out:
+        with build_opener(TimedHandler(clock)).open(request) as response, open(dest, "wb") as out:
             length = response.headers.get("Content-Length", "").strip()  # not announced: 0
             progress = _Progress(where.rsplit("/", 1)[-1], int(length) if length.isdigit() else 0,
                                  clock.start, every=min(_PROGRESS_SECONDS, policy.deadline / 10))
@@ -143,88 +160,6 @@ def _fetch(url: str, dest: Path, policy: DownloadPolicy, max_bytes: int, what: s
         setting = f" ({policy.setting})" if policy.setting else ""
         so_far = progress.so_far() if progress else "no complete response headers yet"
         raise _UnfinishedError(f"not complete after {policy.deadline:g} s{setting}: {so_far}") from None
-
-
-class _Clock:
-    """The deadline of one attempt. Every connect, send and receive may wait for the time left (and
-    at most ``policy.timeout``), so bytes that drip in, one at a time, cannot stretch the attempt."""
-
-    def __init__(self, policy: DownloadPolicy) -> None:
-        self.start = time.monotonic()
-        self.end, self.wait = self.start + policy.deadline, policy.timeout
-
-    def left(self) -> float:
-        """Seconds the next wait for the server may take; TimeoutError once the deadline has passed."""
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the deadline has passed")
-        return min(left, self.wait)
-
-
-class _TimedSocket:
-    """A connected socket as http.client uses it, each send and receive waiting what ``clock`` allows."""
-
-    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
-        self.sock, self.clock = sock, clock
-
-    def sendall(self, data: bytes) -> None:
-        self.sock.settimeout(self.clock.left())
-        self.sock.sendall(data)
-
-    def makefile(self, mode: str) -> io.BufferedReader:
-        return io.BufferedReader(_TimedReader(self))
-
-    def close(self) -> None:
-        self.sock.close()  # the socket itself stays open until the reader is closed too
-
-
-class _TimedReader(io.RawIOBase):
-    """The bytes of a :class:`_TimedSocket`; each receive (a line takes many) waits what its clock allows."""
-
-    def __init__(self, timed: _TimedSocket) -> None:
-        self.timed, self.raw = timed, timed.sock.makefile("rb", buffering=0)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer) -> int | None:
-        self.timed.sock.settimeout(self.timed.clock.left())
-        return self.raw.readinto(buffer)
-
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
-
-
-class _TimedHTTPConnection(http.client.HTTPConnection):
-    """An HTTP connection that connects in the time ``clock`` leaves, then uses a :class:`_TimedSocket`."""
-
-    def __init__(self, host: str, *, clock: _Clock, timeout: float | None = None) -> None:
-        super().__init__(host)  # timeout: urllib's, replaced by the clock's
-        self.clock = clock
-
-    def connect(self) -> None:
-        self.timeout = self.clock.left()
-        super().connect()  # for https: TCP, then the TLS handshake
-        self.sock = _TimedSocket(self.sock, self.clock)
-
-
-class _TimedHTTPSConnection(_TimedHTTPConnection, http.client.HTTPSConnection):
-    """The same over TLS."""
-
-
-class _TimedHandler(HTTPSHandler, HTTPHandler):
-    """urllib's handler of http and https URLs (redirects included), with connections keeping to ``clock``."""
-
-    def __init__(self, clock: _Clock) -> None:
-        super().__init__()
-        self.clock = clock
-
-    def http_open(self, req: Request) -> http.client.HTTPResponse:
-        return self.do_open(partial(_TimedHTTPConnection, clock=self.clock), req)
-
-    def https_open(self, req: Request) -> http.client.HTTPResponse:
-        return self.do_open(partial(_TimedHTTPSConnection, clock=self.clock), req)
 
 
 class _Progress:

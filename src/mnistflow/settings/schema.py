@@ -33,6 +33,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from mnistflow.plumbing.errors import ConfigError
 
@@ -233,6 +234,12 @@ def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> lis
         else:  # rarer schema features (patterns, nested keys): jsonschema's own sentence
             line = f"{name}: {error.message}"
         problems.setdefault(key, line)
+    for key, value in config.items():
+        url = urlsplit(value) if isinstance(value, str) else None
+        if url and url.scheme in ("http", "https") and "@" in url.netloc:
+            problems.setdefault(str(key), f"{key}: a user name or password in the URL would be kept in "
+                                "Snakemake's records and in metrics.json; put them in ~/.netrc instead "
+                                "(a line: machine HOST login USER password PASSWORD)")
     return [problems[k] for k in sorted(problems)]
 
 
