@@ -23,8 +23,9 @@ from conftest import FAST, ROOT, Workflow, copy_workflow
 from mnistflow.data.parquet_file import Digits
 from mnistflow.data.prepare import split_indices
 from mnistflow.plumbing.errors import ConfigError
+from mnistflow.settings.config_files import duplicate_keys
 from mnistflow.settings.presets import resolve
-from mnistflow.settings.schema import config_problems, duplicate_keys, load_schema
+from mnistflow.settings.schema import config_problems, load_schema
 
 SCHEMA = load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 PROPERTIES: dict[str, Any] = SCHEMA["properties"]

@@ -19,9 +19,9 @@ Three rules hold for every key, so the schema need not repeat them: a ``number``
 inf pass every JSON-schema bound, since ``nan > 0`` and ``nan < 1`` are both false), an ``integer`` is
 written as one (jsonschema also takes ``2.0`` or ``1e300``, which would reach scikit-learn as floats),
 and an integer is at most :data:`MAX_INTEGER` where its key sets no maximum (:func:`bounded`).
-:func:`duplicate_keys` reads the config files themselves: YAML keeps the last of two equal keys,
-silently, so a key set twice is refused too, naming both lines. jsonschema and PyYAML come with
-Snakemake.
+:func:`~mnistflow.settings.config_files.duplicate_keys` reads the config files themselves: YAML
+keeps the last of two equal keys, silently, so a key set twice is refused too, naming both lines.
+jsonschema and PyYAML come with Snakemake.
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mnistflow.plumbing.errors import ConfigError
+from mnistflow.settings.config_files import duplicate_keys
 
-__all__ = ["MAX_INTEGER", "allowed", "bounded", "config_error", "config_problems", "duplicate_keys",
+__all__ = ["MAX_INTEGER", "allowed", "bounded", "config_error", "config_problems",
            "load_schema", "numbers_as_written", "show_value"]
 
 _TYPE_WORDS = {
@@ -169,43 +170,6 @@ def _validator(schema: Mapping[str, Any]) -> Any:
     checker = Draft202012Validator.TYPE_CHECKER.redefine_many(
         {"number": _is_number, "integer": _is_integer})
     return validators.extend(Draft202012Validator, type_checker=checker)(schema)
-
-
-def duplicate_keys(path: str | os.PathLike[str]) -> list[str]:
-    """One line per key that ``path`` (a YAML or JSON config file) sets more than once.
-
-    YAML loaders keep the last value of a repeated key without a word, so an edit lower in the file
-    would silently undo one above it. The file is only composed (parsed into nodes, no values built),
-    so any file Snakemake reads can be checked; one that does not parse is left to Snakemake.
-    """
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            root = yaml.compose(fh, Loader=yaml.SafeLoader)
-    except (OSError, yaml.YAMLError):
-        return []
-    lines: dict[str, list[int]] = {}  # key -> the line numbers (1-based) that set it
-    nodes = [root]
-    while nodes:
-        node = nodes.pop()
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[tuple[str, str], list[int]] = {}
-            for key, value in node.value:
-                seen.setdefault((key.tag, str(key.value)), []).append(key.start_mark.line + 1)
-                nodes.append(value)
-            for (_, name), at in seen.items():
-                if len(at) > 1:
-                    lines[name] = at
-        elif isinstance(node, yaml.SequenceNode):
-            nodes.extend(node.value)
-    problems = []
-    for name, at in sorted(lines.items()):
-        times = "twice" if len(at) == 2 else f"{len(at)} times"
-        where = ", ".join(map(str, at[:-1])) + f" and {at[-1]}"
-        problems.append(f"{name}: set {times} in {os.fspath(path)}, on lines {where}; keep one "
-                        f"(YAML would silently keep the last)")
-    return problems
 
 
 def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
