@@ -6,7 +6,7 @@ cluster up with tests/cluster/slurm.sh (as root), runs `pytest -m cluster` again
 runs them (tests/conftest.py).
 
 The runs use profiles/slurm as a user would: copied, with the partition and account set. What only
-this test cluster needs goes on the command line, as README.md ("On a cluster") shows: job states
+this test cluster needs goes on the command line, as docs/cluster.md shows: job states
 from `squeue` (it has no accounting database) and a status check every second instead of every 20 s.
 """
 

@@ -335,3 +335,11 @@ def test_a_url_with_a_user_or_password_is_refused_pointing_at_netrc(url: str) ->
     problems = config_problems({**VALID, "source": "idx", "idx_path": url}, SCHEMA)
     assert len(problems) == 1 and problems[0].startswith("idx_path: a user name or password in the URL")
     assert "s3cret" not in problems[0] and "~/.netrc" in problems[0]
+
+
+def test_a_number_in_a_config_file_is_read_as_written(workflow_copy: Workflow) -> None:
+    # YAML 1.1 reads 1e-3 as a string; the workflow reads it as --config does
+    workflow_copy.set_config(learning_rate="1e-3", test_size=".25")
+    result = workflow_copy.snakemake("-n", check=False)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "invalid setting" not in result.stdout

@@ -50,10 +50,13 @@ def test_metrics_record_provenance(_finished_once: Workflow) -> None:
         "model": sha256_file(_finished_once / "results/model.npz"),
     }
     config = yaml.safe_load((_finished_once / "config/config.yaml").read_text())
-    # every setting, not only the ones train uses; but `images`, which only predict reads (naming a
-    # folder of images must not rerun evaluate)
+    # the settings that made the model and its data: not `images`, which only predict reads, nor
+    # the settings of the sources not chosen (changing them must not rerun evaluate)
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())["properties"]
     del config["images"]
-    assert metrics["config"] == config
+    recorded = {key: value for key, value in config.items()
+                if schema[key].get("for_source", config["source"]) == config["source"]}
+    assert metrics["config"] == recorded
     assert metrics["versions"]["python"] == ".".join(map(str, sys.version_info[:3]))
     for lib in ("numpy", "scikit-learn", "snakemake", "pyarrow"):
         assert metrics["versions"][lib] == metadata.version(lib)

@@ -1,22 +1,37 @@
 """What each job asks a cluster for: threads, mem_mb and runtime from the rules (workflow/rules/
-common.smk, SIZING), and the cluster profile (profiles/slurm) on top, seen in a dry run (no cluster
-needed; the runs on a real one are in test_cluster.py)."""
+resources.smk, SIZING), and the cluster profile (profiles/slurm) on top, seen in a dry run (no
+cluster needed; the runs on a real one are in test_cluster.py)."""
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from conftest import ROOT, Workflow
 
 
-def planned_resources(wf: Workflow, *args: str) -> dict[str, dict[str, str]]:
-    """{rule: {resource: value}} of a forced dry run with the cluster profile."""
+class PlannedJob(NamedTuple):
+    rule: str
+    wildcards: str  # as Snakemake prints them, e.g. "sweep=lr, run=learning_rate~0.1"; "" for none
+    output: list[str]
+    resources: dict[str, str]
+
+
+def planned_jobs(wf: Workflow, *args: str) -> list[PlannedJob]:
+    """The jobs of a forced dry run with the cluster profile, with their resources."""
     out = wf.snakemake("--profile", str(ROOT / "profiles" / "slurm"), "-n", "-F", *args).stdout
-    plan = {}
-    for rule, resources in re.findall(r"(?m)^(?:local)?rule (\w+):\n(?:    .*\n)*?    resources: (.*)$",
-                                      out):
-        plan[rule] = dict(item.split("=", 1) for item in resources.split(", "))
-    return plan
+    jobs = []
+    for rule, body in re.findall(r"(?m)^(?:local)?rule (\w+):\n((?:    .*\n)+)", out):
+        fields = dict(re.findall(r"(?m)^    (\w+): (.*)$", body))
+        resources = dict(item.split("=", 1) for item in fields["resources"].split(", "))
+        output = fields["output"].split(", ") if "output" in fields else []
+        jobs.append(PlannedJob(rule, fields.get("wildcards", ""), output, resources))
+    return jobs
+
+
+def planned_resources(wf: Workflow, *args: str) -> dict[str, dict[str, str]]:
+    """{rule: {resource: value}} of a forced dry run with the cluster profile (rules of one job)."""
+    return {job.rule: job.resources for job in planned_jobs(wf, *args)}
 
 
 def test_every_job_asks_for_memory_and_time_and_the_profile_adds_partition_and_account(
@@ -38,3 +53,20 @@ def test_training_asks_for_more_time_with_more_epochs(finished_copy: Workflow) -
     long = planned_resources(finished_copy, "--config", "epochs=100000")["train"]
     assert int(long["runtime"]) > 10 * int(short["runtime"])
     assert long["mem_mb"] == short["mem_mb"]
+
+
+def test_a_sweep_run_asks_for_the_time_of_its_own_recipe(finished_copy: Workflow) -> None:
+    # a row of many epochs of a wide network would be killed at the time limit of the config's recipe
+    (finished_copy / "config/sweeps/long.tsv").write_text("epochs\thidden\n5\t256\n1000\t800\n")
+    target = "results/sweeps/long/comparison.html"
+    (split,) = [job.output[0] for job in planned_jobs(finished_copy, target) if job.rule == "sweep_prepare"]
+    finished_copy.snakemake(split)  # the runs' split, whose size sizes their jobs
+    train = {job.wildcards: job.resources for job in planned_jobs(finished_copy, target)
+             if job.rule == "sweep_train"}
+    long = train["sweep=long, run=epochs~1000/hidden~800"]
+    default = train["sweep=long, run=epochs~5/hidden~256"]
+    # the single run's formula for the same recipe on the same split (equal data settings)
+    single = planned_resources(finished_copy, "--config", "epochs=1000", "hidden=800")["train"]
+    assert long["runtime"] == single["runtime"]
+    assert int(long["runtime"]) > int(default["runtime"])
+    assert long["mem_mb"] == default["mem_mb"] == single["mem_mb"]  # memory follows the input's size

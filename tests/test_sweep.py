@@ -331,6 +331,7 @@ def test_a_sweep_writes_every_runs_files_in_a_folder_named_after_its_row(tiny_sw
     assert not (tiny_sweep / "results/metrics.json").exists()
     metrics = json.loads((root / "learning_rate~1.0" / "metrics.json").read_text())
     assert metrics["config"]["learning_rate"] == 1.0 and metrics["config"]["validation_fraction"] == 0.1
+    assert "openml_name" not in metrics["config"]  # the settings that made its files only
     assert metrics["model"]["hyperparams"]["epochs"] == 3
 
 
@@ -369,6 +370,11 @@ def test_a_sweep_reruns_only_what_its_table_changed(tiny_sweep: Workflow, tmp_pa
     wf.snakemake("--report", "sweep-report.html", target)
     page = (wf / "sweep-report.html").read_text()
     assert "Sweep tiny" in page and '"learning_rate": "0.5"' in page
+    # its front page points at the sweep's comparison, not at the single run's report
+    front = page[page.index('id="workflow-desc"'):].split("</script>", 1)[0]
+    assert "results/sweeps/tiny/comparison.html" in front and "results/report.html" not in front
+    # another source's setting reaches no run; only best.yaml, which lists every setting, is redone
+    assert wf.planned_jobs(target, "--config", "openml_name=fashion_mnist") == {"sweep_compare": 1}
     # a setting of the config reaches every run, as it reaches the single run
     assert wf.planned_jobs(target, "--config", "epochs=4") == {
         "sweep_train": 3, "sweep_evaluate": 3, "sweep_report": 3, "sweep_compare": 1}

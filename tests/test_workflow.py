@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, Workflow, copy_workflow
+from mnistflow.settings.presets import TRAINING_KEYS
 from mnistflow.training.distortion_examples import PER_DIGIT, load_examples
 
 OUTPUTS = (
@@ -37,6 +38,10 @@ def test_full_run_produces_every_file(finished_workflow: Workflow) -> None:
     metrics = json.loads((finished_workflow / "results/metrics.json").read_text())
     assert metrics["sizes"] == {"train": 4000, "test": 1000}
     assert metrics["config"]["epochs"] == 5
+    # the settings that made the files evaluate read: the sample's fetch (it has no settings of its
+    # own), prepare's, and the preset and training keys as given; no other source's, no `images`
+    assert set(metrics["config"]) == {
+        "source", "split", "test_size", "random_state", "stratify", "dtype", "preset", *TRAINING_KEYS}
     # the resolved recipe the weights were trained with, from the model's metadata
     assert metrics["model"]["hyperparams"]["epochs"] == 5
     assert metrics["model"]["hyperparams"]["learning_rate"] == 0.5  # the exercise preset's value
@@ -84,6 +89,18 @@ def test_a_run_with_distortions_shows_a_few_distorted_digits_in_its_report(
     html = (finished_copy / "results/report.html").read_text()
     assert "<h2>Distorted training digits</h2>" in html
     assert html.count("data:image/png;base64,") == 4
+
+
+@pytest.mark.parametrize(
+    "config", ["openml_name=fashion_mnist", "idx_path=/elsewhere", "images=no/such/folder"],
+    ids=["openml_name", "idx_path", "images"],
+)
+def test_a_setting_that_made_none_of_the_files_reruns_nothing(
+    finished_workflow: Workflow, config: str
+) -> None:
+    # the source is the sample: another source's settings reach neither fetch_mnist nor what
+    # evaluate records, and an image folder (empty here) only predict's outputs
+    assert finished_workflow.planned_jobs("--config", config) == {}
 
 
 def test_forced_train_reruns_train_and_what_follows(finished_workflow: Workflow) -> None:

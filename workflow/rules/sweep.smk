@@ -2,8 +2,9 @@
 #   snakemake --cores all results/sweeps/<name>/comparison.html        (or: make sweep-<name>)
 # Every run gets the single run's files in its own folder, named by Paramspace after its row
 # (results/sweeps/<name>/<key>~<value>/...); runs with equal data settings share one split
-# (data/processed/sweeps/<split>~.../split.npz) and every run reads the one fetched parquet. The stage
-# scripts are the single run's; only paths and params differ. Helpers: workflow/rules/common.smk.
+# (data/processed/sweeps/<split>~.../split.npz) and every run reads the one fetched parquet. The
+# rules are the single run's (`use rule ... with:`): only paths, params and sizes differ. Helpers:
+# rules/sweep_plan.smk.
 
 
 wildcard_constraints:
@@ -12,21 +13,13 @@ wildcard_constraints:
     data=r"[a-z_]+~[^/]+(/[a-z_]+~[^/]+)*",
 
 
-rule sweep_prepare:
-    input:
-        parquet=rules.fetch_mnist.output.parquet,
+use rule prepare as sweep_prepare with:
     output:
         split="data/processed/sweeps/{data}/split.npz",
     log:
         "logs/sweeps/data/{data}/prepare.log",
     benchmark:
         "logs/benchmarks/sweeps/data/{data}/prepare.tsv"
-    conda:
-        "../../environment.yml"
-    threads: 1
-    resources:
-        mem_mb=get_mem_mb("prepare"),
-        runtime=get_runtime("prepare"),
     params:
         split=sweep_data_setting("split"),
         test_size=sweep_data_setting("test_size"),
@@ -34,11 +27,9 @@ rule sweep_prepare:
         stratify=sweep_data_setting("stratify"),
         dtype=sweep_data_setting("dtype"),
         code=code("prepare"),
-    script:
-        "../../scripts/prepare.py"
 
 
-rule sweep_train:
+use rule train as sweep_train with:
     input:
         split=get_sweep_split,
     output:
@@ -49,23 +40,20 @@ rule sweep_train:
         "logs/sweeps/{sweep}/{run}/train.log",
     benchmark:
         "logs/benchmarks/sweeps/{sweep}/{run}/train.tsv"
-    conda:
-        "../../environment.yml"
     # one thread each, so that --cores N trains N runs at once without oversubscribing the cores;
-    # a run's weights depend on its thread count in the last bits (README, "Sweeps"); change it with
+    # a run's weights depend on its thread count in the last bits (docs/sweeps.md); change it with
     # --set-threads sweep_train=2
     threads: 1
+    # the time limit of the run's own recipe (its row's epochs and hidden units), not the single run's
     resources:
         mem_mb=get_mem_mb("train"),
-        runtime=get_runtime("train"),
+        runtime=get_train_runtime(get_sweep_hyperparams),
     params:
         hyperparams=get_sweep_hyperparams,
         code=code("train"),
-    script:
-        "../../scripts/train.py"
 
 
-rule sweep_evaluate:
+use rule evaluate as sweep_evaluate with:
     input:
         model=rules.sweep_train.output.model,
         split=get_sweep_split,
@@ -77,21 +65,13 @@ rule sweep_evaluate:
         "logs/sweeps/{sweep}/{run}/evaluate.log",
     benchmark:
         "logs/benchmarks/sweeps/{sweep}/{run}/evaluate.tsv"
-    conda:
-        "../../environment.yml"
-    threads: 1
-    resources:
-        mem_mb=get_mem_mb("evaluate"),
-        runtime=get_runtime("evaluate"),
     params:
         config=get_sweep_run_config,
         benchmarks=get_sweep_benchmarks,
         code=code("evaluate"),
-    script:
-        "../../scripts/evaluate.py"
 
 
-rule sweep_report:
+use rule report as sweep_report with:
     input:
         metrics=rules.sweep_evaluate.output.metrics,
         predictions=rules.sweep_evaluate.output.predictions,
@@ -114,18 +94,13 @@ rule sweep_report:
         "logs/sweeps/{sweep}/{run}/report.log",
     benchmark:
         "logs/benchmarks/sweeps/{sweep}/{run}/report.tsv"
-    # a few seconds of plotting: on the machine that runs Snakemake, not worth a cluster job
+    # said again: `use rule ... with:` does not keep it (snakemake/snakemake#2892)
     localrule: True
-    conda:
-        "../../environment.yml"
-    threads: 1
-    resources:
-        mem_mb=get_mem_mb("report"),
-        runtime=get_runtime("report"),
+    # `with:` replaces the params it names and keeps the others: summary describes the single run
+    # on the front page of `snakemake --report`, so a sweep's run has none
     params:
+        summary=None,
         code=code("report"),
-    script:
-        "../../scripts/report.py"
 
 
 rule sweep_compare:

@@ -23,9 +23,9 @@ rule train:
     threads: 2
     resources:
         mem_mb=get_mem_mb("train"),
-        runtime=get_runtime("train"),
+        runtime=get_train_runtime(get_hyperparams),
     params:
-        hyperparams=get_hyperparams(),
+        hyperparams=get_hyperparams,
         code=code("train"),
     script:
         "../../scripts/train.py"

