@@ -26,8 +26,11 @@ $(VENV)/.installed: pyproject.toml
 run: setup  ## set up, then run the whole workflow (results/metrics.json, results/report.html)
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
 
-test: setup  ## set up, then run the fast tests (about 2 minutes; they share finished runs)
-	$(BIN)/python -m pytest -m "not slow"
+# The fast tests run on TEST_WORKERS processes (pytest-xdist): most of their time is Snakemake runs
+# and dry runs in copies of the workflow, which share one finished run per process.
+TEST_WORKERS ?= 2
+test: setup  ## set up, then run the fast tests (under 2 minutes on 2 cores; they share finished runs)
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS)
 
 test-slow: setup  ## the slower end-to-end tests: interruptions, kills, second runs from scratch
 	$(BIN)/python -m pytest -m slow

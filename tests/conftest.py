@@ -116,6 +116,15 @@ def copy_workflow(dest: Path, files: Sequence[str] = WORKFLOW_FILES) -> Workflow
     return Workflow(dest)
 
 
+def first_fast(cases: Sequence[Any], ids: Sequence[str], fast: int) -> list[Any]:
+    """Parametrized cases, the first ``fast`` in the fast suite (`make test`) and the others marked
+    slow: each case runs Snakemake for a few seconds, and the first ones already show the behaviour
+    on every `make test`; `make test-slow` (and CI) runs them all."""
+    return [pytest.param(*(case if isinstance(case, tuple) else (case,)), id=name,
+                         marks=() if i < fast else pytest.mark.slow)
+            for i, (case, name) in enumerate(zip(cases, ids, strict=True))]
+
+
 # Small settings that keep end-to-end runs to a few seconds on the embedded sample.
 FAST = {"epochs": 5}
 
@@ -136,16 +145,19 @@ def _fast_run(dest: Path) -> Workflow:
     return wf
 
 
-@pytest.fixture(scope="module")
-def finished_workflow(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
-    """A copy of the workflow in which a (fast) full run has completed; shared within a module."""
-    return _fast_run(tmp_path_factory.mktemp("done") / "wf")
-
-
 @pytest.fixture(scope="session")
 def _finished_once(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
     """One completed fast run for the whole session; tests get copies (see `finished_copy`)."""
     return _fast_run(tmp_path_factory.mktemp("finished") / "wf")
+
+
+@pytest.fixture(scope="module")
+def finished_workflow(_finished_once: Workflow, tmp_path_factory: pytest.TempPathFactory) -> Workflow:
+    """A copy of the session's completed fast run, Snakemake's records included, shared within a
+    module by tests that only plan (dry runs) and read."""
+    dest = tmp_path_factory.mktemp("done") / "wf"
+    shutil.copytree(_finished_once.path, dest, symlinks=True)
+    return Workflow(dest)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import FAST, ROOT, Workflow, copy_workflow
+from conftest import FAST, ROOT, Workflow, copy_workflow, first_fast
 from mnistflow.data.parquet_file import Digits
 from mnistflow.data.prepare import split_indices
 from mnistflow.plumbing.errors import ConfigError
@@ -124,14 +124,13 @@ def test_extreme_but_usable_value_passes_the_check(key: str, value: object) -> N
 
 @pytest.mark.parametrize(
     ("setting", "line"),
-    [
+    first_fast([
         ("test_size=nan", "test_size: got nan, allowed: a finite number > 0 and < 1"),
         ("random_state=4294967296",
          "random_state: got 4294967296, allowed: an integer >= 0 and <= 4294967295"),
         ("l2=nan", "l2: got nan, allowed: a finite number >= 0 and <= 1000, or null"),
         ("seed=2.0", "seed: got 2.0, allowed: an integer >= 0 and <= 2^63 - 1"),
-    ],
-    ids=["test_size-nan", "random_state-2^32", "l2-nan", "seed-2.0"],
+    ], ["test_size-nan", "random_state-2^32", "l2-nan", "seed-2.0"], fast=1),
 )
 def test_extreme_value_stops_snakemake_before_any_job(
     workflow_copy: Workflow, setting: str, line: str

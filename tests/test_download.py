@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 import numpy as np
 import pytest
 
+from conftest import first_fast
 from fake_sources import IDX_FILES, Rows, make_rows, write_idx_dir
 from mnistflow.data import download, idx, sources
 from mnistflow.data.parquet_file import read_parquet, write_parquet
@@ -91,7 +92,7 @@ DRIPPED: dict[str, tuple[list[tuple[bytes, bool]], str]] = {
 }
 
 
-@pytest.mark.parametrize(("answer", "so_far"), DRIPPED.values(), ids=DRIPPED.keys())
+@pytest.mark.parametrize(("answer", "so_far"), first_fast(list(DRIPPED.values()), list(DRIPPED), fast=1))
 def test_a_server_dripping_any_part_of_its_answer_is_given_up_at_each_deadline(
     tmp_path: Path, scripted: type[_Scripted], answer: list[tuple[bytes, bool]], so_far: str
 ) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, Workflow
+from conftest import ROOT, Workflow, first_fast
 from mnistflow.data.parquet_file import read_parquet
 from mnistflow.data.split_file import load_split
 from mnistflow.plumbing.errors import DataError
@@ -159,7 +159,7 @@ def _header_only(path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("target", "damage", "stage", "rebuild", "message", "lost"),
-    [
+    first_fast([
         ("data/raw/mnist.parquet", _truncate, "prepare", "fetch_mnist",
          "not a readable parquet file", "data/processed/split.npz"),
         ("data/processed/split.npz", _truncate, "train", "prepare",
@@ -179,10 +179,9 @@ def _header_only(path: Path) -> None:
          "the training log has no rows", "results/report.html"),
         ("results/distortions.npz", _truncate, "report", "train",
          "not a readable .npz file", "results/report.html"),
-    ],
-    ids=["parquet-truncated", "split-truncated", "split-nan", "model-truncated", "model-shape",
+    ], ["parquet-truncated", "split-truncated", "split-nan", "model-truncated", "model-shape",
          "model-text-weights", "model-meta-number", "metrics-empty", "log-header-only",
-         "distortions-truncated"],
+         "distortions-truncated"], fast=3),
 )
 def test_damaged_file_is_named_with_the_command_to_rebuild_it(
     finished_copy: Workflow, target: str, damage: Callable[[Path], None], stage: str,

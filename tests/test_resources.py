@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+import pytest
+
 from conftest import ROOT, Workflow
 
 
@@ -55,6 +57,7 @@ def test_training_asks_for_more_time_with_more_epochs(finished_copy: Workflow) -
     assert long["mem_mb"] == short["mem_mb"]
 
 
+@pytest.mark.slow
 def test_a_sweep_run_asks_for_the_time_of_its_own_recipe(finished_copy: Workflow) -> None:
     # a row of many epochs of a wide network would be killed at the time limit of the config's recipe
     (finished_copy / "config/sweeps/long.tsv").write_text("epochs\thidden\n5\t256\n1000\t800\n")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Workflow, copy_workflow
+from conftest import ROOT, Workflow, copy_workflow, first_fast
 from mnistflow.settings.presets import TRAINING_KEYS
 from mnistflow.training.distortion_examples import PER_DIGIT, load_examples
 
@@ -60,14 +60,13 @@ def test_second_run_is_a_no_op(finished_workflow: Workflow) -> None:
 
 @pytest.mark.parametrize(
     ("config", "expected"),
-    [
+    first_fast([
         ("epochs=6", {"train", "evaluate", "report"}),
-        ("learning_rate=0.3", {"train", "evaluate", "report"}),
         ("test_size=0.25", {"prepare", "train", "evaluate", "report"}),
+        ("learning_rate=0.3", {"train", "evaluate", "report"}),
         ("dtype=float64", {"prepare", "train", "evaluate", "report"}),
         ("rotation=5", {"train", "evaluate", "report"}),
-    ],
-    ids=["epochs", "learning_rate", "test_size", "dtype", "rotation"],
+    ], ["epochs", "test_size", "learning_rate", "dtype", "rotation"], fast=2),
 )
 def test_setting_change_reruns_exactly_its_stages(
     finished_workflow: Workflow, config: str, expected: set[str]
@@ -92,8 +91,9 @@ def test_a_run_with_distortions_shows_a_few_distorted_digits_in_its_report(
 
 
 @pytest.mark.parametrize(
-    "config", ["openml_name=fashion_mnist", "idx_path=/elsewhere", "images=no/such/folder"],
-    ids=["openml_name", "idx_path", "images"],
+    "config",
+    first_fast(["openml_name=fashion_mnist", "idx_path=/elsewhere", "images=no/such/folder"],
+               ["openml_name", "idx_path", "images"], fast=1),
 )
 def test_a_setting_that_made_none_of_the_files_reruns_nothing(
     finished_workflow: Workflow, config: str

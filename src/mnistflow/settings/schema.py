@@ -202,7 +202,7 @@ def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> lis
         url = urlsplit(value) if isinstance(value, str) else None
         if url and url.scheme in ("http", "https") and "@" in url.netloc:
             problems.setdefault(str(key), f"{key}: a user name or password in the URL would be kept in "
-                                "Snakemake's records and in metrics.json; put them in ~/.netrc instead "
+                                "the records of every run and in metrics.json; put them in ~/.netrc instead "
                                 "(a line: machine HOST login USER password PASSWORD)")
     return [problems[k] for k in sorted(problems)]
 
