@@ -159,3 +159,21 @@ def test_report_front_page_names_the_resolved_network_and_recipe(
     assert "784-256-10" in front
     assert "5 epochs of sgd (full batch), learning rate 0.5" in front
     assert "None" not in front
+
+
+def test_results_whose_snakemake_records_are_gone_are_not_called_up_to_date(
+    finished_copy: Workflow,
+) -> None:
+    shutil.rmtree(finished_copy / ".snakemake")
+    # the same settings: the old results are the current ones, nothing to do
+    assert finished_copy.planned_jobs() == {}
+    # other settings: without its records Snakemake would call them up to date; the run stops instead
+    result = finished_copy.snakemake("-n", "--config", "epochs=7", "preset=best", check=False)
+    assert result.returncode != 0
+    assert "results/metrics.json was made with other settings than the current ones (preset: " \
+           "'exercise' -> 'best'; epochs: 5 -> 7)" in " ".join(result.stdout.split())
+    assert "run this command again with `-R train` added" in " ".join(result.stdout.split())
+    planned = finished_copy.planned_jobs("--config", "epochs=7", "preset=best", "-R", "train")
+    assert planned == {"train": 1, "evaluate": 1, "report": 1}
+    result = finished_copy.snakemake("-n", "--config", "test_size=0.3", check=False)
+    assert "`-R prepare` added" in " ".join(result.stdout.split())

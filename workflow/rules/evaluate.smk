@@ -3,6 +3,8 @@ rule evaluate:
         model=rules.train.output.model,
         split=rules.prepare.output.split,
         parquet=rules.fetch_mnist.output.parquet,
+        # no file: stops the run if metrics.json's Snakemake record is gone and its settings differ
+        records=check_records,
     output:
         metrics="results/metrics.json",
         predictions="results/predictions.npz",
