@@ -1,10 +1,11 @@
 """Stage sweep_compare: every run's metrics, training log and benchmark -> comparison.csv,
-best.yaml (the run with the best validation accuracy) and comparison.html."""
+best.yaml (the run with the best validation accuracy) and comparison.html. Runs whose training
+failed are listed as failed; when all did, best.yaml says there is no best run."""
 
 from _workflow import config_command, read_benchmark, run_stage
 from mnistflow.plumbing.files import write_text
 from mnistflow.plumbing.stage import log
-from mnistflow.sweeps.compare import RunFiles, best_yaml, load, write_csv
+from mnistflow.sweeps.compare import RunFiles, best_yaml, load, outcome, write_csv
 from mnistflow.sweeps.compare_page import write_page
 
 
@@ -22,9 +23,7 @@ def main() -> None:
     write_csv(out.csv, comparison)
     write_text(out.best, best_yaml(comparison, out.html, config_command(out.best)))
     write_page(comparison, out.html, config_command(out.best))
-    chosen = comparison.chosen
-    log.info("chose %s of %d runs: validation accuracy %.4f, test accuracy %.4f -> %s",
-             chosen.files.folder, len(runs), chosen.val_accuracy, chosen.test_accuracy, out.html)
+    log.info("%s -> %s", outcome(comparison), out.html)
 
 
 run_stage("sweep_compare", main, snakemake.log[0])

@@ -1,17 +1,32 @@
-"""Stage evaluate: model.npz + split.npz -> results/metrics.json + results/predictions.npz."""
+"""Stage evaluate: model.npz + split.npz -> results/metrics.json + results/predictions.npz.
+
+A sweep run whose training failed has a model file without weights: its metrics.json says why
+(mnistflow.evaluation.metrics.failed_metrics) and its predictions.npz holds no predictions."""
+
+import numpy as np
 
 from _workflow import run_stage, stage_seconds
 from mnistflow.data.split_file import load_split
-from mnistflow.evaluation.metrics import check_compatible, metrics
+from mnistflow.evaluation.metrics import check_compatible, failed_metrics, metrics
 from mnistflow.plumbing.files import write_json
 from mnistflow.plumbing.npz_files import save_npz
 from mnistflow.plumbing.stage import log
 from mnistflow.training import network
-from mnistflow.training.model_file import load_model
+from mnistflow.training.model_file import load_model, read_failure
 
 
 def main() -> None:
     inp = snakemake.input
+    files = {"parquet": inp.parquet, "split": inp.split, "model": inp.model}
+    seconds = stage_seconds(snakemake.params.benchmarks)
+    if (failed := read_failure(inp.model)) is not None:  # nothing to evaluate; say why
+        result = failed_metrics(failed["failure"], config=snakemake.params.config, model=failed,
+                                files=files, seconds=seconds)
+        save_npz(snakemake.output.predictions, {"failed": np.array(failed["failure"])})
+        write_json(snakemake.output.metrics, result)
+        log.warning("no model to evaluate: training failed (%s) -> %s", failed["failure"],
+                    snakemake.output.metrics)
+        return
     params, meta = load_model(inp.model)
     data = load_split(inp.split, ["X_test", "y_test", "y_train"])
     X = data["X_test"].astype(params["W1"].dtype, copy=False)
@@ -20,10 +35,7 @@ def main() -> None:
     result = metrics(
         data["y_test"], proba,
         sizes={"train": len(data["y_train"]), "test": len(data["y_test"])},
-        config=snakemake.params.config,
-        model=meta,
-        files={"parquet": inp.parquet, "split": inp.split, "model": inp.model},
-        seconds=stage_seconds(snakemake.params.benchmarks),
+        config=snakemake.params.config, model=meta, files=files, seconds=seconds,
     )
     save_npz(snakemake.output.predictions,
              {"y_true": data["y_test"], "y_pred": proba.argmax(axis=1), "proba": proba})

@@ -1,14 +1,15 @@
 """Stage report: metrics.json + predictions + training log + distortion examples -> figures and
-results/report.html."""
+results/report.html. A sweep run whose training failed gets a page and figures that say so."""
 
 from _workflow import run_stage
 from mnistflow.data.split_file import load_split
-from mnistflow.evaluation.metrics_file import load_predictions, read_metrics
+from mnistflow.evaluation.metrics_file import load_predictions, read_outcome
 from mnistflow.evaluation.report import (
     plot_confusion,
     plot_distortions,
     plot_loss,
     plot_misclassified,
+    render_failed,
     render_html,
 )
 from mnistflow.plumbing.stage import log
@@ -18,7 +19,13 @@ from mnistflow.training.training_log import read_history
 
 def main() -> None:
     inp, out = snakemake.input, snakemake.output
-    metrics = read_metrics(inp.metrics)
+    metrics = read_outcome(inp.metrics)
+    if "failed" in metrics:  # no model: nothing of one to draw
+        figures = {"loss": out.loss, "confusion": out.confusion,
+                   "misclassified": out.misclassified, "distortions": out.distortions}
+        render_failed(metrics, figures, out.html)
+        log.warning("training failed (%s): the report says so -> %s", metrics["failed"], out.html)
+        return
     images = load_split(inp.split, ["X_test"])["X_test"]
     pred = load_predictions(inp.predictions, len(images))
     plot_loss(read_history(inp.history), out.loss)

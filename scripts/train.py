@@ -1,15 +1,17 @@
 """Stage train: data/processed/split.npz -> results/model.npz + results/training_log.csv
-+ results/distortions.npz."""
++ results/distortions.npz.
+
+A sweep's run (params.record_failure) records a training that diverges as its outcome (a model file
+without weights that says why, mnistflow.sweeps.failed_training); the single run stops with the error."""
 
 from _workflow import run_stage
 from mnistflow.data.split_file import load_split
 from mnistflow.plumbing.stage import log
 from mnistflow.settings.presets import Hyperparams
+from mnistflow.sweeps.failed_training import Trained, save_trained, train_or_failure
 from mnistflow.training.distort import Distortions
 from mnistflow.training.distortion_examples import make_examples, save_examples
-from mnistflow.training.model_file import save_model
 from mnistflow.training.train import train
-from mnistflow.training.training_log import write_history
 
 
 def main() -> None:
@@ -20,9 +22,11 @@ def main() -> None:
     Y = data.pop("Y_train").astype(hp.dtype, copy=False)
     del data
     log.info("training %s on %d rows with %d threads", hp, len(X), snakemake.threads)
-    params, history = train(X, Y, hp)
-    save_model(snakemake.output.model, params, hp)
-    write_history(snakemake.output.history, history)
+    if snakemake.params.get("record_failure", False):  # a sweep's run: divergence is a result
+        trained = train_or_failure(X, Y, hp)
+    else:
+        trained = Trained(*train(X, Y, hp))
+    save_trained(snakemake.output.model, snakemake.output.history, trained, hp)
     # a few digits and distortions of them, for the report
     save_examples(snakemake.output.distortions,
                   make_examples(X, Y.argmax(axis=1), Distortions.of(hp), hp.seed))

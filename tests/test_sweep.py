@@ -15,9 +15,12 @@ import pytest
 import yaml
 
 from conftest import ROOT, Workflow, copy_workflow
+from mnistflow.evaluation.metrics import failed_metrics
+from mnistflow.evaluation.metrics_file import read_metrics, read_outcome
+from mnistflow.evaluation.report import render_failed
 from mnistflow.plumbing.errors import ConfigError, DataError
-from mnistflow.plumbing.files import write_text
-from mnistflow.settings.presets import TRAINING_KEYS
+from mnistflow.plumbing.files import write_json, write_text
+from mnistflow.settings.presets import TRAINING_KEYS, Hyperparams
 from mnistflow.settings.schema import load_schema
 from mnistflow.sweeps.compare import (
     Comparison,
@@ -29,8 +32,11 @@ from mnistflow.sweeps.compare import (
     write_csv,
 )
 from mnistflow.sweeps.compare_page import write_page
+from mnistflow.sweeps.failed_training import save_trained, train_or_failure
 from mnistflow.sweeps.folder_names import folder_value, parse_folder, parse_value
 from mnistflow.sweeps.sweep_table import SweepKeys, read_sweep
+from mnistflow.training.model_file import load_model, read_failure
+from mnistflow.training.training_log import read_history
 
 SCHEMA = load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 CONFIG = {key: spec["default"] for key, spec in SCHEMA["properties"].items()}
@@ -160,7 +166,7 @@ def _metrics(accuracy: float, loss: float, patience: int = 0) -> dict[str, Any]:
 
 
 def _run(tmp_path: Path, folder: str, settings: dict[str, Any], val: list[float], test: float,
-         patience: int = 0) -> RunFiles:
+         patience: int = 0, line: int = 2) -> RunFiles:
     """The files of one made-up run: validation accuracy per epoch ``val``, test accuracy ``test``."""
     d = tmp_path / folder
     d.mkdir(parents=True)
@@ -169,10 +175,24 @@ def _run(tmp_path: Path, folder: str, settings: dict[str, Any], val: list[float]
     (d / "training_log.csv").write_text(
         "epoch,loss,train_accuracy,seconds,learning_rate,val_accuracy\n" + "\n".join(rows) + "\n")
     (d / "report.html").write_text("<html></html>")
-    return RunFiles(folder=folder, line=2, settings=settings,
+    return RunFiles(folder=folder, line=line, settings=settings,
                     config={**CONFIG, **settings, "validation_fraction": 0.2},
                     metrics=str(d / "metrics.json"), history=str(d / "training_log.csv"),
                     report=str(d / "report.html"), train_seconds=2.5, peak_memory_mb=123.4)
+
+
+def _failed_run(tmp_path: Path, folder: str, settings: dict[str, Any], reason: str,
+                line: int = 2) -> RunFiles:
+    """The files of one made-up run whose training failed, as the sweep's stages write them."""
+    d = tmp_path / folder
+    d.mkdir(parents=True)
+    write_json(d / "metrics.json", failed_metrics(
+        reason, config=settings, model={"failure": reason, "hyperparams": {}}, files={}, seconds={}))
+    (d / "training_log.csv").write_text("epoch,loss,train_accuracy,seconds,learning_rate\n")
+    (d / "report.html").write_text("<html></html>")
+    return RunFiles(folder=folder, line=line, settings=settings, config={**CONFIG, **settings},
+                    metrics=str(d / "metrics.json"), history=str(d / "training_log.csv"),
+                    report=str(d / "report.html"), train_seconds=0.5, peak_memory_mb=99.0)
 
 
 def _compare(
@@ -252,6 +272,96 @@ def test_a_log_without_validation_is_refused_naming_it(tmp_path: Path) -> None:
     Path(run.history).write_text("epoch,loss,train_accuracy\n1,0.5,0.9\n")
     with pytest.raises(DataError, match=r"training_log\.csv: no val_accuracy column"):
         load_run(run)
+
+
+# --- runs whose training failed ------------------------------------------------------------------
+
+DIVERGED = ("the loss became nan at epoch 2/2, step 2 with learning_rate=1e+30: training diverged; "
+            "try a smaller learning_rate")
+
+
+def test_a_failed_run_is_listed_with_its_reason_and_the_best_is_chosen_among_the_others(
+    tmp_path: Path,
+) -> None:
+    runs = [
+        _failed_run(tmp_path, "learning_rate~1e+30", {"learning_rate": 1e30}, DIVERGED, line=2),
+        _run(tmp_path, "learning_rate~0.1", {"learning_rate": 0.1}, [0.5, 0.80], test=0.95, line=3),
+        _run(tmp_path, "learning_rate~0.5", {"learning_rate": 0.5}, [0.6, 0.90], test=0.85, line=4),
+    ]
+    result = _compare(tmp_path, runs)
+    assert result.chosen.files.folder == "learning_rate~0.5"
+    assert [f.files.folder for f in result.failed] == ["learning_rate~1e+30"]
+    rows = list(csv.DictReader((tmp_path / "comparison.csv").read_text().splitlines()))
+    assert [(r["run"], r["rank"], r["status"], r["selected"]) for r in rows] == [
+        ("learning_rate~0.5", "1", "trained", "true"), ("learning_rate~0.1", "2", "trained", "false"),
+        ("learning_rate~1e+30", "", "failed", "false")]
+    failed = rows[-1]
+    assert failed["failure"] == DIVERGED and failed["learning_rate"] == "1e+30"
+    assert failed["val_accuracy"] == failed["test_accuracy"] == failed["epochs_run"] == ""
+    assert failed["train_seconds"] == "0.5"  # what its train job took is measured all the same
+    assert yaml.safe_load((tmp_path / "best.yaml").read_text())["learning_rate"] == 0.5
+    page = (tmp_path / "comparison.html").read_text()
+    assert f'<td colspan="7" class="failure">failed: {DIVERGED}</td>' in page
+    assert 'href="learning_rate~1e%2B30/report.html"' in page  # its report says it failed
+    assert "Baseline: the first row that trained, learning_rate~0.1." in page
+    assert "The training of 1 of them failed: it is listed last" in page
+    assert "The run whose training failed takes no part in the choice." in page
+    # a failed row beyond the chosen value: the range is wide enough already
+    assert "widen the range" not in page
+    assert page.count("data:image/png;base64,") == 2  # validation by setting, curves: trained runs
+
+
+def test_when_every_run_failed_none_is_chosen_and_best_yaml_holds_no_settings(tmp_path: Path) -> None:
+    runs = [_failed_run(tmp_path, f"learning_rate~{lr!r}", {"learning_rate": lr}, DIVERGED, line=i)
+            for i, lr in enumerate((1e30, 1e35), start=2)]
+    result = _compare(tmp_path, runs)
+    assert result.runs == () and len(result.failed) == 2
+    rows = list(csv.DictReader((tmp_path / "comparison.csv").read_text().splitlines()))
+    assert [(r["status"], r["selected"], r["failure"]) for r in rows] == [("failed", "false", DIVERGED)] * 2
+    best = (tmp_path / "best.yaml").read_text()
+    assert yaml.safe_load(best) is None  # comments only: no settings to train
+    assert "every run failed, so there is no best" in best
+    page = (tmp_path / "comparison.html").read_text()
+    assert "The training of every one failed: none is chosen." in page
+    assert "chosen run<b>none</b>" in page and "data:image/png" not in page
+
+
+def test_a_diverging_training_is_recorded_without_weights_and_never_read_as_a_model(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 784), dtype=np.float32)
+    Y = np.eye(10, dtype=np.float32)[np.arange(60) % 10]
+    hp = Hyperparams(hidden=8, epochs=2, learning_rate=1e30, validation_fraction=0.1)
+    trained = train_or_failure(X, Y, hp)
+    assert trained.params is None and trained.history == []
+    assert trained.failure is not None and "training diverged" in trained.failure
+    assert "\n" not in trained.failure
+    model, history = tmp_path / "model.npz", tmp_path / "training_log.csv"
+    save_trained(model, history, trained, hp)
+    with pytest.raises(DataError, match=r"model\.npz: no weights: its training failed \(the loss"):
+        load_model(model)
+    failed = read_failure(model)
+    assert failed is not None and failed["failure"] == trained.failure
+    assert failed["hyperparams"]["learning_rate"] == 1e30
+    with pytest.raises(DataError, match="the training log has no rows"):
+        read_history(history)
+    # what evaluate and report then write: they say failed, and hold no number of a model
+    metrics = tmp_path / "metrics.json"
+    write_json(metrics, failed_metrics(trained.failure, config={}, model=failed,
+                                       files={"model": model}, seconds={}))
+    with pytest.raises(DataError, match=r"no test metrics: the run's training failed \(the loss"):
+        read_metrics(metrics)
+    record = read_outcome(metrics)
+    figures = {name: tmp_path / f"{name}.png" for name in ("loss", "confusion")}
+    render_failed(record, figures, tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text()
+    assert f"failed: {trained.failure}" in page and "accuracy" not in page
+    assert all(p.stat().st_size > 0 for p in figures.values())
+    # a recipe that trains is saved as before
+    good = train_or_failure(X, Y, Hyperparams(hidden=8, epochs=2, validation_fraction=0.1))
+    save_trained(model, history, good, hp)
+    assert load_model(model)[0]["W1"].shape == (784, 8) and len(read_history(history)["epoch"]) == 2
 
 
 # --- the workflow: dry runs -----------------------------------------------------------------------
@@ -387,3 +497,70 @@ def test_a_sweep_reruns_only_what_its_table_changed(tiny_sweep: Workflow, tmp_pa
     # the chosen settings as a config file: the single run takes them
     best = str(wf / "results/sweeps/tiny/best.yaml")
     assert wf.planned_jobs("--configfile", best)["train"] == 1
+
+
+# --- end to end: a sweep with a failed row --------------------------------------------------------
+
+# two rows that train and one whose training diverges at epoch 2 of 2 (exercise recipe, the sample)
+WITH_FAILURE = "learning_rate\n0.5\n1e30\n0.1\n"
+
+
+def _failing_sweep(dest: Path, table: str, *args: str) -> Workflow:
+    """A copy of the workflow (2 epochs) in which the sweep `failing` has run."""
+    wf = copy_workflow(dest)
+    wf.set_config(epochs=2)
+    wf.snakemake("--cores", "2", *args, _sweep(wf, "failing", table))
+    return wf
+
+
+def _shows_the_failed_row(wf: Workflow) -> None:
+    """The comparison lists learning_rate~1e+30 as failed with its reason, chooses another run, and
+    every file of the failed run says it failed."""
+    root = wf / "results/sweeps/failing"
+    rows = {r["run"]: r for r in csv.DictReader((root / "comparison.csv").read_text().splitlines())}
+    assert set(rows) == {"learning_rate~0.5", "learning_rate~1e+30", "learning_rate~0.1"}
+    failed = rows["learning_rate~1e+30"]
+    assert failed["status"] == "failed" and failed["selected"] == "false" and failed["rank"] == ""
+    assert re.fullmatch(r"the loss became nan at epoch \d/2, .*learning_rate=1e\+30: training "
+                        r"diverged; try a smaller learning_rate", failed["failure"]), failed
+    assert [r["selected"] for r in rows.values()].count("true") == 1
+    chosen = next(r for r in rows.values() if r["selected"] == "true")
+    best = yaml.safe_load((root / "best.yaml").read_text())
+    assert chosen["run"] != "learning_rate~1e+30" and best["learning_rate"] == float(chosen["learning_rate"])
+    page = (root / "comparison.html").read_text()
+    assert f"failed: {failed['failure']}" in page
+    # the failed run's own files: no weights, no metrics, a report that says so
+    run = root / "learning_rate~1e+30"
+    with pytest.raises(DataError, match="no weights: its training failed"):
+        load_model(run / "model.npz")
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["failed"] == failed["failure"] and "test" not in metrics
+    assert metrics["config"]["learning_rate"] == 1e30
+    report = (run / "report.html").read_text()
+    assert f"failed: {failed['failure']}" in report and "test accuracy" not in report
+    assert "epoch 1/2" in (wf / "logs/sweeps/failing/learning_rate~1e+30/train.log").read_text()
+
+
+@pytest.mark.slow
+def test_a_sweep_with_a_diverging_row_compares_the_others_and_shows_it_failed(tmp_path: Path) -> None:
+    wf = _failing_sweep(tmp_path / "wf", WITH_FAILURE)
+    _shows_the_failed_row(wf)
+    assert wf.planned_jobs("results/sweeps/failing/comparison.html") == {}  # done: nothing to redo
+
+
+@pytest.mark.slow
+def test_a_sweep_with_a_diverging_row_does_the_same_with_keep_going(tmp_path: Path) -> None:
+    _shows_the_failed_row(_failing_sweep(tmp_path / "wf", WITH_FAILURE, "--keep-going"))
+
+
+@pytest.mark.slow
+def test_a_sweep_whose_every_row_fails_says_so_and_names_no_best(tmp_path: Path) -> None:
+    wf = _failing_sweep(tmp_path / "wf", "learning_rate\n1e30\n1e35\n")
+    root = wf / "results/sweeps/failing"
+    rows = list(csv.DictReader((root / "comparison.csv").read_text().splitlines()))
+    assert [r["status"] for r in rows] == ["failed", "failed"]
+    assert "none is chosen" in (root / "comparison.html").read_text()
+    assert yaml.safe_load((root / "best.yaml").read_text()) is None
+    # as a config file it holds nothing to train: Snakemake refuses it before any job
+    result = wf.snakemake("-n", "--configfile", str(root / "best.yaml"), check=False)
+    assert result.returncode != 0 and "keys at top level" in result.stdout, result.stdout[-2000:]

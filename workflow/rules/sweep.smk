@@ -3,8 +3,9 @@
 # Every run gets the single run's files in its own folder, named by Paramspace after its row
 # (results/sweeps/<name>/<key>~<value>/...); runs with equal data settings share one split
 # (data/processed/sweeps/<split>~.../split.npz) and every run reads the one fetched parquet. The
-# rules are the single run's (`use rule ... with:`): only paths, params and sizes differ. Helpers:
-# rules/sweep_plan.smk.
+# rules are the single run's (`use rule ... with:`): only paths, params and sizes differ. A run whose
+# training diverges is recorded as failed (sweep_train's record_failure) and the comparison chooses
+# among the others. Helpers: rules/sweep_plan.smk.
 
 
 wildcard_constraints:
@@ -48,8 +49,13 @@ use rule train as sweep_train with:
     resources:
         mem_mb=get_mem_mb("train"),
         runtime=get_train_runtime(get_sweep_hyperparams),
+    # record_failure: a training that diverges (TrainingError) is this row's outcome, not a crash:
+    # the job succeeds with a model file that holds no weights, only the recipe and the reason, and
+    # evaluate, report and compare say "failed: <reason>" for the run (docs/sweeps.md); any other
+    # error still fails the job. The single run's train has no such param: it stops on divergence.
     params:
         hyperparams=get_sweep_hyperparams,
+        record_failure=True,
         code=code("train"),
 
 

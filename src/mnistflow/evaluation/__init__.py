@@ -1,4 +1,5 @@
-"""What a trained model is worth: ``results/metrics.json`` and ``results/report.html``.
+"""What a trained model is worth: ``results/metrics.json`` and ``results/report.html``; for a sweep
+run whose training failed, the same files saying so.
 
 - :mod:`~mnistflow.evaluation.metrics`       test metrics of a model (scikit-learn), with provenance
 - :mod:`~mnistflow.evaluation.metrics_file`  reading ``metrics.json`` and ``predictions.npz`` back, checked

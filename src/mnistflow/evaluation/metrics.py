@@ -2,7 +2,8 @@
 
 The metrics come from :mod:`sklearn.metrics`; the file also records how they were made (the config,
 sha256 of every input, library versions, the git commit, seconds per stage), so a number in it can
-always be traced back to what produced it.
+always be traced back to what produced it. A sweep run whose training failed has no model to
+evaluate: its file says so instead (:func:`failed_metrics`), with the same record of how it came about.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from mnistflow.plumbing.files import sha256_file
 from mnistflow.plumbing.versions import git_commit, git_dirty, versions
 from mnistflow.training import network
 
-__all__ = ["check_compatible", "metrics"]
+__all__ = ["check_compatible", "failed_metrics", "metrics"]
 
 
 def check_compatible(params: network.Params, X: np.ndarray, model_path: str, split_path: str) -> None:
@@ -68,6 +69,25 @@ def metrics(
                       for m in ("precision", "recall", "f1-score")},
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "sizes": dict(sizes),
+        "config": dict(config),
+        "model": dict(model),
+        "sha256": {name: sha256_file(path) for name, path in files.items()},
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
+        "seconds": dict(seconds),
+    }
+
+
+def failed_metrics(
+    failure: str, *, config: Mapping[str, Any], model: Mapping[str, Any],
+    files: Mapping[str, str | os.PathLike[str]], seconds: Mapping[str, float],
+) -> dict[str, Any]:
+    """What evaluate writes for a run whose training failed (``failure``: why, in one line): no
+    test metrics, and the rest as :func:`metrics` records it (``model``: the model file's metadata,
+    the recipe and the failure)."""
+    return {
+        "failed": failure,
         "config": dict(config),
         "model": dict(model),
         "sha256": {name: sha256_file(path) for name, path in files.items()},

@@ -1,7 +1,8 @@
-"""Reading back what evaluate wrote: ``metrics.json`` (checked against :data:`METRICS_SCHEMA`) and
-``predictions.npz``. The writer is :func:`mnistflow.evaluation.metrics.metrics`; the report, the sweep
-comparison and the CLI read through here, so a file edited by hand or damaged on disk is refused with
-the place and the problem."""
+"""Reading back what evaluate wrote: ``metrics.json`` (checked against :data:`METRICS_SCHEMA`, or
+:data:`FAILED_SCHEMA` for a sweep run whose training failed) and ``predictions.npz``. The writers are
+:func:`mnistflow.evaluation.metrics.metrics` and :func:`~mnistflow.evaluation.metrics.failed_metrics`;
+the report, the sweep comparison and the CLI read through here, so a file edited by hand or damaged
+on disk is refused with the place and the problem, and a failed run's file is never read as metrics."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from mnistflow.plumbing.errors import DataError
 from mnistflow.plumbing.files import read_json
 from mnistflow.plumbing.npz_files import load_npz
 
-__all__ = ["METRICS_SCHEMA", "check_metrics", "load_predictions", "read_metrics"]
+__all__ = ["FAILED_SCHEMA", "METRICS_SCHEMA", "check_metrics", "load_predictions", "read_metrics",
+           "read_outcome"]
 
 
 # a number within a float's range: the report formats each as a float (json reads an integer of
@@ -70,13 +72,23 @@ METRICS_SCHEMA: dict[str, Any] = {
 }
 
 
+# What :func:`~mnistflow.evaluation.metrics.failed_metrics` writes for a run whose training failed:
+# the reason (one line) instead of test metrics, and the same record of how the run came about.
+FAILED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["failed", "config", "model", "sha256", "versions", "seconds"],
+    "properties": {
+        "failed": {"type": "string", "minLength": 1, "pattern": "^[^\\n]*$"},
+        **{key: METRICS_SCHEMA["properties"][key]
+           for key in ("config", "model", "sha256", "versions", "git_commit", "seconds")},
+    },
+}
 
-def check_metrics(data: Any, path: str | os.PathLike[str]) -> None:
-    """Raise :class:`DataError` naming ``path`` and the first bad field unless ``data`` (a parsed
-    metrics.json) has the structure and types that :data:`METRICS_SCHEMA` describes."""
+
+def _check(data: Any, schema: dict[str, Any], path: str | os.PathLike[str]) -> None:
     from jsonschema import Draft202012Validator
 
-    error = next(iter(sorted(Draft202012Validator(METRICS_SCHEMA).iter_errors(data),
+    error = next(iter(sorted(Draft202012Validator(schema).iter_errors(data),
                              key=lambda e: list(map(str, e.absolute_path)))), None)
     if error is not None:
         where = ".".join(map(str, error.absolute_path)) or "the top level"
@@ -84,13 +96,29 @@ def check_metrics(data: Any, path: str | os.PathLike[str]) -> None:
         raise DataError(path, f"{where}: {message}")
 
 
+def check_metrics(data: Any, path: str | os.PathLike[str]) -> None:
+    """Raise :class:`DataError` naming ``path`` and the first bad field unless ``data`` (a parsed
+    metrics.json) has the structure and types that :data:`METRICS_SCHEMA` describes."""
+    _check(data, METRICS_SCHEMA, path)
 
-def read_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """metrics.json as :func:`metrics` wrote it, checked (:func:`check_metrics`)."""
+
+def read_outcome(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """metrics.json of a trained run (as :func:`read_metrics` reads it) or of a run whose training
+    failed (checked against :data:`FAILED_SCHEMA`; its ``failed`` says why); tell them apart by
+    ``"failed" in``."""
     data = read_json(path)
-    check_metrics(data, path)
+    _check(data, FAILED_SCHEMA if isinstance(data, dict) and "failed" in data else METRICS_SCHEMA,
+           path)
     return dict(data)
 
+
+def read_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """metrics.json as :func:`metrics` wrote it, checked (:func:`check_metrics`); a failed run's
+    (which has no test metrics) is refused, saying why it failed."""
+    data = read_outcome(path)
+    if "failed" in data:
+        raise DataError(path, f"no test metrics: the run's training failed ({data['failed']})")
+    return data
 
 
 def load_predictions(path: str | os.PathLike[str], n_test: int) -> dict[str, np.ndarray]:

@@ -5,6 +5,8 @@ Nothing is recomputed here: the numbers come from ``metrics.json``, the curve fr
 predictions and the test images, and the distorted digits from the examples train drew
 (:mod:`mnistflow.training.distortion_examples`).
 Images are embedded as base64 ``data:`` URIs, so the page opens offline, by itself.
+A sweep run whose training failed gets a page and figures that say so (:func:`render_failed`), and
+nothing that could pass for a trained model's.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from mnistflow.training.distortion_examples import Examples
 from mnistflow.training.shifts import image_side
 
 __all__ = ["LOSS_DRAWN_UP_TO", "drawn_loss", "plot_confusion", "plot_distortions", "plot_loss",
-           "plot_misclassified", "render_html"]
+           "plot_misclassified", "render_failed", "render_html"]
 
 # matplotlib's axis arithmetic (the limits plus margins, in log space on a log axis) overflows near
 # the largest float, 1.8e308: a loss beyond this (a diverging run's, or a hand-edited log's) is
@@ -139,21 +142,10 @@ def _img(path: str | os.PathLike[str], alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def render_html(
-    metrics: Mapping[str, Any], figures: Mapping[str, str | os.PathLike[str]],
-    path: str | os.PathLike[str],
-) -> None:
-    """Write the self-contained report page: headline numbers, figures, per-class table, provenance.
-
-    ``figures``: loss, confusion, misclassified, and distortions when the run used any."""
-    test, sizes = metrics["test"], metrics["sizes"]
+def _tables(metrics: Mapping[str, Any]) -> tuple[str, str]:
+    """The rows of the configuration table and of the provenance table, escaped."""
     # the settings as given, with the preset's values filled in where a training key was left null
     cfg = {**metrics["config"], **metrics.get("model", {}).get("hyperparams", {})}
-    per_class_rows = "\n".join(
-        f"<tr><td>{html.escape(k)}</td><td>{v['precision']:.4f}</td><td>{v['recall']:.4f}</td>"
-        f"<td>{v['f1-score']:.4f}</td><td>{int(v['support'])}</td></tr>"
-        for k, v in metrics["per_class"].items()
-    )
     config_rows = "\n".join(
         f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
         for k, v in sorted(cfg.items())
@@ -164,9 +156,12 @@ def render_html(
                      ("git commit", metrics.get("git_commit")),
                      *((f"{s} seconds", f"{t:.2f}") for s, t in metrics["seconds"].items())]
     )
-    page = f"""<!DOCTYPE html>
+    return config_rows, prov_rows
+
+
+_HEAD = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>MNIST two-layer network: report</title>
+<title>MNIST two-layer network: {title}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
        color: #222; }}
@@ -179,7 +174,24 @@ td:first-child, th:first-child {{ text-align: left; }}
 img {{ max-width: 100%; }}
 code {{ font-size: .8rem; }}
 </style></head><body>
-<h1>MNIST two-layer network</h1>
+"""
+
+
+def render_html(
+    metrics: Mapping[str, Any], figures: Mapping[str, str | os.PathLike[str]],
+    path: str | os.PathLike[str],
+) -> None:
+    """Write the self-contained report page: headline numbers, figures, per-class table, provenance.
+
+    ``figures``: loss, confusion, misclassified, and distortions when the run used any."""
+    test, sizes = metrics["test"], metrics["sizes"]
+    per_class_rows = "\n".join(
+        f"<tr><td>{html.escape(k)}</td><td>{v['precision']:.4f}</td><td>{v['recall']:.4f}</td>"
+        f"<td>{v['f1-score']:.4f}</td><td>{int(v['support'])}</td></tr>"
+        for k, v in metrics["per_class"].items()
+    )
+    config_rows, prov_rows = _tables(metrics)
+    page = _HEAD.format(title="report") + f"""<h1>MNIST two-layer network</h1>
 <div class="headline">
 <div>test accuracy<b>{test['accuracy']:.2%}</b></div>
 <div>test loss<b>{test['loss']:.4f}</b></div>
@@ -196,6 +208,32 @@ code {{ font-size: .8rem; }}
 <table><tr><th>digit</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>
 {per_class_rows}
 </table>
+<h2>Configuration</h2>
+<table>{config_rows}</table>
+<h2>Provenance</h2>
+<table>{prov_rows}</table>
+</body></html>
+"""
+    write_text(path, page)
+
+
+def render_failed(metrics: Mapping[str, Any], figures: Mapping[str, str | os.PathLike[str]],
+                  path: str | os.PathLike[str]) -> None:
+    """The report of a run whose training failed (``metrics["failed"]``: why): each of ``figures``
+    (name -> PNG path) a note saying there is nothing to draw, and a page with the reason, the
+    settings and the provenance, and no numbers of a model."""
+    reason = metrics["failed"]
+    for name, figure in figures.items():
+        fig, ax = plt.subplots(figsize=(6.4, 1.2))
+        ax.axis("off")
+        ax.text(0, 0.5, textwrap.fill(f"No {name} figure: training failed: {reason}", 90),
+                fontsize=9, va="center", color="tab:red")
+        _save(fig, figure)
+    config_rows, prov_rows = _tables(metrics)
+    page = _HEAD.format(title="training failed") + f"""<h1>MNIST two-layer network: training failed</h1>
+<p><b>failed: {html.escape(reason)}</b></p>
+<p>This run has no trained model, so no test metrics and no figures: with the settings below its
+training failed (the train job's log shows the epochs up to the failure).</p>
 <h2>Configuration</h2>
 <table>{config_rows}</table>
 <h2>Provenance</h2>

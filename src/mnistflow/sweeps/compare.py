@@ -13,6 +13,10 @@ The chosen run is the one with the highest validation accuracy; of equal ones, t
 the table. Test accuracy plays no part in the choice: the chosen run's test accuracy is then an
 honest estimate of how it does on new digits (the best test accuracy of many runs would not be).
 Runs with the same ``seed`` and data settings hold out the same validation rows.
+
+A run whose training failed (:mod:`mnistflow.sweeps.failed_training`) is listed as failed, with its
+settings and the reason, and takes no part in the choice; when every run failed, none is chosen and
+``best.yaml`` says so and holds no settings (as a config file it is refused: it is not a mapping).
 """
 
 from __future__ import annotations
@@ -26,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from mnistflow.evaluation.metrics_file import read_metrics
+from mnistflow.evaluation.metrics_file import read_outcome
 from mnistflow.plumbing.errors import DataError
 from mnistflow.plumbing.files import write_text
 from mnistflow.training.training_log import read_history
 
-__all__ = ["Comparison", "RunFiles", "RunResult", "best_yaml", "csv_rows", "load", "load_run",
-           "model_validation", "text", "write_csv"]
+__all__ = ["Comparison", "FailedRun", "RunFiles", "RunResult", "best_yaml", "csv_rows", "is_number",
+           "load", "load_run", "model_validation", "outcome", "signed", "text", "write_csv"]
 
 
 @dataclass(frozen=True)
@@ -67,13 +71,23 @@ class RunResult:
 
 
 @dataclass(frozen=True)
+class FailedRun:
+    """A run whose training failed: its row, and why (one line, from its metrics.json)."""
+
+    files: RunFiles
+    reason: str
+
+
+@dataclass(frozen=True)
 class Comparison:
-    """A sweep's runs in the table's order (the first is the baseline) and their ranking."""
+    """A sweep's runs in the table's order and their ranking: those that trained (the first is the
+    baseline), and those whose training failed."""
 
     name: str
     table: str  # the sweep table's path
     columns: tuple[str, ...]  # the swept settings
-    runs: tuple[RunResult, ...]
+    runs: tuple[RunResult, ...]  # the runs that trained
+    failed: tuple[FailedRun, ...] = ()
 
     @property
     def ranking(self) -> list[int]:
@@ -87,6 +101,9 @@ class Comparison:
 
     @property
     def chosen(self) -> RunResult:
+        """The best run; an error when every run failed (check ``runs`` first)."""
+        if not self.runs:
+            raise ValueError(f"sweep {self.name}: every run failed, so none is chosen")
         return self.runs[self.ranking[0]]
 
 
@@ -98,9 +115,12 @@ def model_validation(history: Mapping[str, np.ndarray], patience: int) -> tuple[
     return float(val[i]), int(history["epoch"][i])
 
 
-def load_run(files: RunFiles) -> RunResult:
-    """Read one run's metrics and training log (each checked, naming the file)."""
-    metrics = read_metrics(files.metrics)
+def load_run(files: RunFiles) -> RunResult | FailedRun:
+    """Read one run's metrics and training log (each checked, naming the file); a run whose
+    training failed is the reason its metrics.json gives."""
+    metrics = read_outcome(files.metrics)
+    if "failed" in metrics:
+        return FailedRun(files, metrics["failed"])
     history = read_history(files.history)
     if "val_accuracy" not in history:
         raise DataError(files.history, "no val_accuracy column, so the run held out no validation "
@@ -126,9 +146,23 @@ def text(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+def is_number(value: Any) -> bool:
+    """A numeric setting's value (not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def signed(value: float, digits: int = 4) -> str:
+    """A difference as a table cell (HTML): +0.0123, -0.0040, &plusmn;0."""
+    return "&plusmn;0" if value == 0 else f"{value:+.{digits}f}"
+
+
+def _measured(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
 def csv_rows(comparison: Comparison) -> list[dict[str, str]]:
-    """comparison.csv: one row per run, best first; numbers as the runs' own files give them."""
-    chosen = comparison.ranking[0]
+    """comparison.csv: one row per run, best first, then the failed ones (no rank, no numbers but
+    what the train job took, the reason in ``failure``); numbers as the runs' own files give them."""
     rows = []
     for rank, i in enumerate(comparison.ranking, start=1):
         run = comparison.runs[i]
@@ -137,9 +171,18 @@ def csv_rows(comparison: Comparison) -> list[dict[str, str]]:
             **{c: text(run.files.settings[c]) for c in comparison.columns},
             "val_accuracy": repr(run.val_accuracy), "test_accuracy": repr(run.test_accuracy),
             "test_loss": repr(run.test_loss), "epochs_run": str(run.epochs_run),
-            "train_seconds": "" if run.train_seconds is None else repr(run.train_seconds),
-            "peak_memory_mb": "" if run.peak_memory_mb is None else repr(run.peak_memory_mb),
-            "selected": "true" if i == chosen else "false",
+            "train_seconds": _measured(run.train_seconds),
+            "peak_memory_mb": _measured(run.peak_memory_mb),
+            "selected": "true" if rank == 1 else "false", "status": "trained", "failure": "",
+        })
+    for failed in comparison.failed:
+        files = failed.files
+        rows.append({
+            "rank": "", "run": files.folder, **{c: text(files.settings[c]) for c in comparison.columns},
+            "val_accuracy": "", "test_accuracy": "", "test_loss": "", "epochs_run": "",
+            "train_seconds": _measured(files.train_seconds),
+            "peak_memory_mb": _measured(files.peak_memory_mb),
+            "selected": "false", "status": "failed", "failure": failed.reason,
         })
     return rows
 
@@ -158,6 +201,12 @@ def best_yaml(comparison: Comparison, html_path: str, command: str) -> str:
     ``command`` (the workflow's, with best.yaml as its config file) trains it as the single run."""
     import yaml
 
+    if not comparison.runs:
+        return (
+            f"# Sweep {comparison.name} ({comparison.table}): every run failed, so there is no best\n"
+            f"# run and nothing to train here (this file holds no settings); the reasons are on\n"
+            f"# {html_path}.\n"
+        )
     run = comparison.chosen
     config = dict(run.files.config)
 
@@ -182,5 +231,18 @@ def best_yaml(comparison: Comparison, html_path: str, command: str) -> str:
 
 
 def load(name: str, table: str, columns: Sequence[str], runs: Sequence[RunFiles]) -> Comparison:
-    """Read every run of a sweep (in the table's order; the first is the baseline)."""
-    return Comparison(name, table, tuple(columns), tuple(load_run(r) for r in runs))
+    """Read every run of a sweep (in the table's order; the first that trained is the baseline)."""
+    loaded = [load_run(r) for r in runs]
+    return Comparison(name, table, tuple(columns),
+                      tuple(r for r in loaded if isinstance(r, RunResult)),
+                      tuple(r for r in loaded if isinstance(r, FailedRun)))
+
+
+def outcome(comparison: Comparison) -> str:
+    """The comparison in one line, for the log."""
+    failed = f"; {len(comparison.failed)} failed" if comparison.failed else ""
+    if not comparison.runs:
+        return f"every one of the {len(comparison.failed)} runs failed: no run chosen"
+    chosen = comparison.chosen
+    return (f"chose {chosen.files.folder} of {len(comparison.runs)} trained runs{failed}: validation "
+            f"accuracy {chosen.val_accuracy:.4f}, test accuracy {chosen.test_accuracy:.4f}")

@@ -3,6 +3,8 @@
 Built from a :class:`~mnistflow.sweeps.compare.Comparison` (what the runs' own files say); nothing is
 recomputed. Figures are base64 PNG ``data:`` URIs, so the page opens offline; every text from
 outside (folder names, settings, paths) is HTML-escaped. Each run's name links to its own report.
+Runs whose training failed are listed after the others with the reason, and drawn nowhere; the
+section on the choice is :mod:`mnistflow.sweeps.choice_section`'s.
 """
 
 from __future__ import annotations
@@ -12,9 +14,7 @@ import html
 import io
 import math
 import os
-import urllib.parse
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -24,7 +24,8 @@ import matplotlib.pyplot as plt
 
 from mnistflow.evaluation.report import drawn_loss
 from mnistflow.plumbing.files import write_text
-from mnistflow.sweeps.compare import Comparison, RunResult, text
+from mnistflow.sweeps.choice_section import choice_html, run_link
+from mnistflow.sweeps.compare import Comparison, RunResult, is_number, signed, text
 
 __all__ = ["plot_curves", "plot_metric_by_setting", "render_html", "write_page"]
 
@@ -40,17 +41,13 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def plot_metric_by_setting(comparison: Comparison, column: str) -> str:
     """Validation accuracy against one swept setting, a line per combination of the other swept
     settings; the chosen run ringed. Numbers on a numeric axis (logarithmic when they span a factor
     of 10 or more), anything else in the table's order."""
     runs = comparison.runs
     values = [r.files.settings[column] for r in runs]
-    numeric = all(_is_number(v) for v in values)
+    numeric = all(is_number(v) for v in values)
     categories = list(dict.fromkeys(text(v) for v in values))
     others = [c for c in comparison.varied if c != column]
     groups: dict[str, list[RunResult]] = {}
@@ -106,88 +103,74 @@ def plot_curves(comparison: Comparison) -> str:
         ax.grid(alpha=0.3)
     fig.legend(fontsize=7, loc="lower center", ncol=min(3, len(comparison.runs)),
                bbox_to_anchor=(0.5, -0.02 - 0.045 * math.ceil(len(comparison.runs) / 3)))
-    fig.suptitle("All runs: training loss and validation accuracy per epoch")
+    which = "The runs that trained" if comparison.failed else "All runs"
+    fig.suptitle(f"{which}: training loss and validation accuracy per epoch")
     return _png(fig)
 
 
 # --- the page -------------------------------------------------------------------------------------
 
 
-def _signed(value: float, digits: int = 4) -> str:
-    return "&plusmn;0" if value == 0 else f"{value:+.{digits}f}"
+def _rows(comparison: Comparison, page_path: str) -> list[str]:
+    """The rows of the runs' table: the runs that trained, best first, then the failed ones."""
+    runs, ranking = comparison.runs, comparison.ranking
+    rows = []
+    for rank, i in enumerate(ranking, start=1):
+        run, base = runs[i], runs[0]
+        cells = [
+            str(rank), run_link(run.files, page_path),
+            *(html.escape(text(run.files.settings[c])) for c in comparison.columns),
+            f"{run.val_accuracy:.4f}", signed(run.val_accuracy - base.val_accuracy),
+            f"{run.test_accuracy:.4f}", signed(run.test_accuracy - base.test_accuracy),
+            f"{run.test_loss:.4f}", signed(run.test_loss - base.test_loss),
+            f"{run.epochs_run}" + (f" (kept {run.val_epoch})" if run.val_epoch != run.epochs_run else ""),
+            "" if run.train_seconds is None else f"{run.train_seconds:.1f}",
+            "" if run.peak_memory_mb is None else f"{run.peak_memory_mb:.0f}",
+        ]
+        classes = " ".join(c for c, on in (("chosen", rank == 1), ("baseline", i == 0)) if on)
+        rows.append(f'<tr class="{classes}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    for failed in comparison.failed:
+        files = failed.files
+        cells = ["", run_link(files, page_path),
+                 *(html.escape(text(files.settings[c])) for c in comparison.columns)]
+        measured = ["" if files.train_seconds is None else f"{files.train_seconds:.1f}",
+                    "" if files.peak_memory_mb is None else f"{files.peak_memory_mb:.0f}"]
+        rows.append('<tr class="failed">' + "".join(f"<td>{c}</td>" for c in cells)
+                    + f'<td colspan="7" class="failure">failed: {html.escape(failed.reason)}</td>'
+                    + "".join(f"<td>{c}</td>" for c in measured) + "</tr>")
+    return rows
 
 
-def _link(run: RunResult, html_path: str) -> str:
-    """The run's report, relative to the page, percent-encoded and escaped."""
-    relative = os.path.relpath(run.files.report, Path(html_path).parent)
-    href = urllib.parse.quote(Path(relative).as_posix(), safe="/~")
-    return f'<a href="{html.escape(href)}">{html.escape(run.files.folder)}</a>'
-
-
-def _reason(comparison: Comparison) -> str:
-    """Why the chosen run was chosen, in words (and by how many validation rows)."""
-    ranking, runs = comparison.ranking, comparison.runs
-    best = runs[ranking[0]]
-    if len(runs) == 1:
-        return "It is the sweep's only run."
-    second = runs[ranking[1]]
-    gap = best.val_accuracy - second.val_accuracy
-    rows = round(gap * best.val_rows) if best.val_rows else None
-    by_rows = f" ({rows} of {best.val_rows} validation rows)" if rows is not None else ""
-    if gap == 0:
-        return (f"It has the highest validation accuracy of the {len(runs)} runs, equal with "
-                f"{html.escape(second.files.folder)}: of equal ones the earlier row of the table wins.")
-    return (f"It has the highest validation accuracy of the {len(runs)} runs, "
-            f"{gap:.4f} above the next, {html.escape(second.files.folder)}{by_rows}.")
-
-
-def _edges(comparison: Comparison) -> str:
-    """A warning for each numeric setting whose chosen value is the smallest or largest swept (of
-    three or more): the best may lie beyond the range."""
-    chosen = comparison.chosen.files.settings
-    notes = []
-    for column in comparison.varied:
-        values = [r.files.settings[column] for r in comparison.runs]
-        if not all(_is_number(v) for v in values) or len(set(values)) < 3:
-            continue
-        if chosen[column] in (min(values), max(values)):
-            side = "largest" if chosen[column] == max(values) else "smallest"
-            notes.append(f"The chosen {html.escape(column)}, {html.escape(text(chosen[column]))}, is "
-                         f"the {side} in the table: a value beyond it may do better still; widen "
-                         f"the range to see.")
-    return " ".join(notes)
+def _intro(comparison: Comparison) -> str:
+    """Where the runs come from, which is the baseline, and how many failed."""
+    n = len(comparison.runs) + len(comparison.failed)
+    intro = (f"{n} runs from <code>{html.escape(comparison.table)}</code>, one per row; every other\n"
+             f"setting from the config.")
+    if not comparison.runs:
+        return intro + " The training of every one failed: none is chosen."
+    base = comparison.runs[0]
+    if any(f.files.line < base.files.line for f in comparison.failed):
+        intro += f" Baseline: the first row that trained, {html.escape(base.files.folder)}."
+    else:
+        intro += f" Baseline: the first row, {html.escape(base.files.folder)}."
+    if len(comparison.failed) == 1:
+        intro += " The training of 1 of them failed: it is listed last, with the reason."
+    elif comparison.failed:
+        intro += (f" The training of {len(comparison.failed)} of them failed: they are listed last, "
+                  f"with the reasons.")
+    return intro
 
 
 def render_html(comparison: Comparison, figures: Mapping[str, str], path: str | os.PathLike[str],
                 command: str) -> str:
     """The self-contained comparison page (figures: title -> base64 PNG); returns its text."""
-    runs, ranking = comparison.runs, comparison.ranking
-    chosen, base = runs[ranking[0]], runs[0]
     page_path = os.fspath(path)
     heads = ["#", "run", *comparison.columns, "validation accuracy", "&Delta; baseline",
              "test accuracy", "&Delta; baseline", "test loss", "&Delta; baseline",
              "epochs run", "train s", "peak MB"]
-    body = []
-    for rank, i in enumerate(ranking, start=1):
-        run = runs[i]
-        cells = [
-            str(rank), _link(run, page_path),
-            *(html.escape(text(run.files.settings[c])) for c in comparison.columns),
-            f"{run.val_accuracy:.4f}", _signed(run.val_accuracy - base.val_accuracy),
-            f"{run.test_accuracy:.4f}", _signed(run.test_accuracy - base.test_accuracy),
-            f"{run.test_loss:.4f}", _signed(run.test_loss - base.test_loss),
-            f"{run.epochs_run}" + (f" (kept {run.val_epoch})" if run.val_epoch != run.epochs_run else ""),
-            "" if run.train_seconds is None else f"{run.train_seconds:.1f}",
-            "" if run.peak_memory_mb is None else f"{run.peak_memory_mb:.0f}",
-        ]
-        classes = " ".join(c for c, on in (("chosen", i == ranking[0]), ("baseline", i == 0)) if on)
-        body.append(f'<tr class="{classes}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    noise = (math.sqrt(chosen.val_accuracy * (1 - chosen.val_accuracy) / chosen.val_rows)
-             if chosen.val_rows else math.nan)
     images = "\n".join(f"<h3>{html.escape(title)}</h3>\n"
                        f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
-                       for title, data in figures.items())
-    best_path = html.escape(f"{Path(page_path).parent.as_posix()}/best.yaml")
+                       for title, data in figures.items()) or "<p>None: no run trained.</p>"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Sweep {html.escape(comparison.name)}: comparison</title>
@@ -202,32 +185,16 @@ td, th {{ border-bottom: 1px solid #ddd; padding: .2rem .6rem; text-align: right
 td:nth-child(2), th:nth-child(2) {{ text-align: left; }}
 tr.chosen {{ background: #fff3c4; font-weight: 600; }}
 tr.baseline td:nth-child(2)::after {{ content: " (baseline)"; font-weight: normal; color: #666; }}
+tr.failed td.failure {{ text-align: left; color: #b00020; }}
 img {{ max-width: 100%; }}
 code {{ font-size: .85rem; }}
 </style></head><body>
 <h1>Sweep {html.escape(comparison.name)}</h1>
-<p>{len(runs)} runs from <code>{html.escape(comparison.table)}</code>, one per row; every other
-setting from the config. Baseline: the first row, {html.escape(base.files.folder)}.</p>
-<div class="headline">
-<div>chosen run<b>{_link(chosen, page_path)}</b></div>
-<div>validation accuracy<b>{chosen.val_accuracy:.2%}</b></div>
-<div>test accuracy (the estimate)<b>{chosen.test_accuracy:.2%}</b></div>
-<div>vs baseline (test)<b>{_signed(100 * (chosen.test_accuracy - base.test_accuracy), 2)} pt</b></div>
-</div>
-<h2>Which run, and why</h2>
-<p>The run is chosen by <b>validation accuracy</b>: the accuracy, on {chosen.val_rows} training rows
-held out from training (<code>validation_fraction</code>), of the weights its model keeps (with early
-stopping the best epoch's, otherwise the last epoch's). {_reason(comparison)} {_edges(comparison)}
-The test rows played no part in the choice, so the chosen run's <b>test accuracy,
-{chosen.test_accuracy:.4f}</b>, is an honest estimate of its accuracy on new digits; the highest test
-accuracy in the table is not (picking the maximum of several noisy numbers flatters it). One
-validation accuracy is uncertain by about &plusmn;{noise:.4f} (one standard error), so runs closer
-than that are a toss-up.</p>
-<p>Its settings, in config format: <code>{best_path}</code>
-(<code>{html.escape(command)}</code> trains it as the single run).</p>
+<p>{_intro(comparison)}</p>
+{choice_html(comparison, page_path, command)}
 <h2>Runs</h2>
 <table><tr>{"".join(f"<th>{h}</th>" for h in heads)}</tr>
-{chr(10).join(body)}
+{chr(10).join(_rows(comparison, page_path))}
 </table>
 <p>Sorted by validation accuracy; &Delta; is the difference from the baseline. Train seconds and peak
 memory are those of each train job, as the workflow measured them. Each run's name links to its own
@@ -244,5 +211,7 @@ def write_page(comparison: Comparison, path: str | os.PathLike[str], command: st
     (best.yaml, beside the page) as the single run."""
     figures = {f"Validation accuracy by {c}": plot_metric_by_setting(comparison, c)
                for c in comparison.varied}
-    figures["Training curves of all runs"] = plot_curves(comparison)
+    if comparison.runs:  # a failed run has no curves: it is drawn nowhere
+        which = "the runs that trained" if comparison.failed else "all runs"
+        figures[f"Training curves of {which}"] = plot_curves(comparison)
     write_text(path, render_html(comparison, figures, path, command))
