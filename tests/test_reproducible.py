@@ -85,8 +85,12 @@ def test_git_commit_is_recorded_in_a_checkout(tmp_path: Path, monkeypatch: pytes
 
 
 def _edit_function(path: Path, function: str) -> None:
-    """Add a statement to ``function`` in ``path`` (a real edit of its body, not a comment)."""
+    """Add a statement to ``function`` in ``path`` (a real edit of its body, not a comment); for
+    ``__doc__``, a statement at the end of the module."""
     source = path.read_text()
+    if function == "__doc__":
+        path.write_text(source + "\n_EDITED = True\n")
+        return
     tree = ast.parse(source)
     node = next(n for n in ast.walk(tree)
                 if isinstance(n, ast.FunctionDef) and n.name == function)
@@ -100,10 +104,12 @@ def _edit_function(path: Path, function: str) -> None:
 @pytest.mark.parametrize(
     ("module", "function", "expected"),
     [
-        ("network", "forward", {"train", "evaluate", "report"}),
-        ("report", "render_html", {"report"}),
+        ("training/network", "forward", {"train", "evaluate", "report"}),
+        ("evaluation/report", "render_html", {"report"}),
+        # a part's front door: every stage that imports a module of the part runs it first
+        ("training/__init__", "__doc__", {"train", "evaluate", "report"}),
     ],
-    ids=["network.forward", "report.render_html"],
+    ids=["network.forward", "report.render_html", "training-front-door"],
 )
 def test_editing_a_package_function_reruns_the_stages_that_use_it(
     finished_copy: Workflow, tmp_path: Path, module: str, function: str, expected: set[str]
