@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -122,3 +123,9 @@ def test_editing_a_package_function_reruns_the_stages_that_use_it(
     assert finished_copy.planned_jobs(env=env) == {}
     _edit_function(src / "mnistflow" / f"{module}.py", function)
     assert set(finished_copy.planned_jobs(env=env)) == expected
+    # the dry run's reason names the module that changed
+    name = "mnistflow." + module.removesuffix("/__init__").replace("/", ".")
+    reasons = [line for line in finished_copy.snakemake("-n", env=env).stdout.splitlines()
+               if "reason: Params have changed" in line]
+    assert reasons and all(re.search(rf"before: '{re.escape(name)} \w+' now: '{re.escape(name)} \w+'", r)
+                           for r in reasons), reasons

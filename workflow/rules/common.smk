@@ -3,6 +3,7 @@
 # resources.smk and signals.smk; no rule file defines a function.
 import importlib.util
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ if not SCHEMA_PATH.is_file():
 os.environ.update(MNISTFLOW_PROJECT=str(PROJECT))
 if importlib.util.find_spec("mnistflow") is None:
     sys.path.insert(0, str(PROJECT / "src"))
-from mnistflow.plumbing.code_digest import code_digest
+from mnistflow.plumbing.code_digest import module_digests
 from mnistflow.settings.schema import config_error, load_schema, numbers_as_written
 
 # The config is checked against workflow/schemas/config.schema.yaml (jsonschema, as Snakemake's
@@ -66,7 +67,15 @@ if shlex.quote(sys.executable) != sys.executable:
 
 
 def code(stage):
-    """Digest of a stage's script and the package modules it imports: a param, so that editing the
-    code reruns the stage while touching it does not (see profiles/default/config.yaml).
-    """
-    return code_digest(SCRIPTS / f"{stage}.py")
+    """The code of a stage as params, one per file: its script and each package module it imports
+    (``code_mnistflow_training_network="mnistflow.training.network 1a2b..."``), so that editing the
+    code reruns the stage while touching it does not (see profiles/default/config.yaml), and a dry
+    run's reason names the module that changed ("Params have changed ... before: 'mnistflow.training.
+    network 1a2b...' now: 'mnistflow.training.network 3c4d...'"). A rule takes them as
+    ``params: **code("<stage>")``."""
+    digests = module_digests(SCRIPTS / f"{stage}.py")
+    name = {"script": f"scripts/{stage}.py"}
+    return {
+        "code_" + re.sub(r"\W", "_", module): f"{name.get(module, module)} {digest}"
+        for module, digest in digests.items()
+    }

@@ -19,8 +19,8 @@ rule evaluate:
         mem_mb=get_mem_mb("evaluate"),
         runtime=get_runtime("evaluate"),
     params:
+        **code("evaluate"),
         config=get_recorded_config(),
         benchmarks=get_benchmarks(),
-        code=code("evaluate"),
     script:
         "../../scripts/evaluate.py"

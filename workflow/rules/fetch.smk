@@ -17,9 +17,9 @@ rule fetch_mnist:
         mem_mb=get_mem_mb("fetch_mnist"),
         runtime=get_runtime("fetch_mnist"),
     params:
+        **code("fetch"),
         fetch=get_fetch_params(),
         inputs=files_digest(get_fetch_input()),  # content, whatever the modification times
         downloads="data/raw/downloads",  # cache of downloaded files (IDX, OpenML)
-        code=code("fetch"),
     script:
         "../../scripts/fetch.py"

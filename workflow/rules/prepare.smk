@@ -14,11 +14,11 @@ rule prepare:
         mem_mb=get_mem_mb("prepare"),
         runtime=get_runtime("prepare"),
     params:
+        **code("prepare"),
         split=config["split"],
         test_size=config["test_size"],
         random_state=config["random_state"],
         stratify=config["stratify"],
         dtype=config["dtype"],
-        code=code("prepare"),
     script:
         "../../scripts/prepare.py"

@@ -40,7 +40,7 @@ rule report:
         mem_mb=get_mem_mb("report"),
         runtime=get_runtime("report"),
     params:
+        **code("report"),
         summary=get_report_summary(),  # for the front page of `snakemake --report` (workflow.rst)
-        code=code("report"),
     script:
         "../../scripts/report.py"

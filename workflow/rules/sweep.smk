@@ -22,12 +22,12 @@ use rule prepare as sweep_prepare with:
     benchmark:
         "logs/benchmarks/sweeps/data/{data}/prepare.tsv"
     params:
+        **code("prepare"),
         split=sweep_data_setting("split"),
         test_size=sweep_data_setting("test_size"),
         random_state=sweep_data_setting("random_state"),
         stratify=sweep_data_setting("stratify"),
         dtype=sweep_data_setting("dtype"),
-        code=code("prepare"),
 
 
 use rule train as sweep_train with:
@@ -54,9 +54,9 @@ use rule train as sweep_train with:
     # evaluate, report and compare say "failed: <reason>" for the run (docs/sweeps.md); any other
     # error still fails the job. The single run's train has no such param: it stops on divergence.
     params:
+        **code("train"),
         hyperparams=get_sweep_hyperparams,
         record_failure=True,
-        code=code("train"),
 
 
 use rule evaluate as sweep_evaluate with:
@@ -72,9 +72,9 @@ use rule evaluate as sweep_evaluate with:
     benchmark:
         "logs/benchmarks/sweeps/{sweep}/{run}/evaluate.tsv"
     params:
+        **code("evaluate"),
         config=get_sweep_run_config,
         benchmarks=get_sweep_benchmarks,
-        code=code("evaluate"),
 
 
 use rule report as sweep_report with:
@@ -105,8 +105,8 @@ use rule report as sweep_report with:
     # `with:` replaces the params it names and keeps the others: summary describes the single run
     # on the front page of `snakemake --report`, so a sweep's run has none
     params:
+        **code("report"),
         summary=None,
-        code=code("report"),
 
 
 rule sweep_compare:
@@ -138,7 +138,7 @@ rule sweep_compare:
         mem_mb=get_mem_mb("report"),
         runtime=get_runtime("report"),
     params:
+        **code("compare"),
         sweep=get_sweep_description,
-        code=code("compare"),
     script:
         "../../scripts/compare.py"

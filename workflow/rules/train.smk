@@ -25,7 +25,7 @@ rule train:
         mem_mb=get_mem_mb("train"),
         runtime=get_train_runtime(get_hyperparams),
     params:
+        **code("train"),
         hyperparams=get_hyperparams,
-        code=code("train"),
     script:
         "../../scripts/train.py"

@@ -14,7 +14,7 @@ import functools
 import hashlib
 from pathlib import Path
 
-__all__ = ["code_digest", "files_digest", "stage_modules"]
+__all__ = ["code_digest", "files_digest", "module_digests", "stage_modules"]
 
 PACKAGE = "mnistflow"
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # src/mnistflow
@@ -88,6 +88,13 @@ def code_digest(script: str | Path) -> str:
     for name, path in sorted(stage_modules(script).items()):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def module_digests(script: str | Path) -> dict[str, str]:
+    """{module: sha256 of its file} for a stage's script (``"script"``) and each module it uses (see
+    stage_modules), 16 hex digits each: a digest per module, so that a change names the module."""
+    return {name: hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            for name, path in sorted(stage_modules(script).items())}
 
 
 def files_digest(paths: list[str] | list[Path]) -> str:
