@@ -9,8 +9,8 @@
 
 Snakemake's ``script:`` preamble appends the folder of the script it runs to ``sys.path``
 (snakemake/script/__init__.py, 9.27: ``searchpaths.append(path.get_basedir())`` for a local script),
-so every script here imports this module as ``_workflow``. The code digest of a stage
-(:func:`mnistflow.plumbing.code_digest.code_digest`) covers it, as it covers the package modules a script uses.
+so every script here imports this module as ``_workflow``. The code digests of a stage
+(:mod:`mnistflow.plumbing.code_digest`) cover it, as they cover the package modules a script uses.
 """
 
 from __future__ import annotations

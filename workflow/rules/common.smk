@@ -74,8 +74,9 @@ def code(stage):
     network 1a2b...' now: 'mnistflow.training.network 3c4d...'"). A rule takes them as
     ``params: **code("<stage>")``."""
     digests = module_digests(SCRIPTS / f"{stage}.py")
-    name = {"script": f"scripts/{stage}.py"}
-    return {
-        "code_" + re.sub(r"\W", "_", module): f"{name.get(module, module)} {digest}"
-        for module, digest in digests.items()
-    }
+    shown = {"script": f"scripts/{stage}.py"}
+    params = {}
+    for module, digest in digests.items():
+        name = re.sub(r"\W", "_", module)
+        params[f"code_{name}"] = f"{shown.get(module, module)} {digest}"
+    return params
