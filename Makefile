@@ -77,6 +77,6 @@ bench: setup  ## benchmarks on full MNIST: make bench IDX_DIR=<directory holding
 bench-sweep: setup  ## a sweep's runs two at a time against one after another, on the sample
 	$(BIN)/python benchmarks/bench_sweep.py
 
-clean:  ## remove everything the workflow produced (keeps .venv)
-	rm -rf data/raw/*.parquet data/processed/*.npz data/processed/sweeps results/*.* results/figures \
-	  results/sweeps logs .snakemake
+clean:  ## remove all the workflow made, the data of every setting too (keeps .venv, data/raw/downloads)
+	rm -rf $(filter-out data/raw/downloads,$(wildcard data/raw/*)) $(wildcard data/processed/*) \
+	  results/*.* results/figures results/sweeps logs .snakemake

@@ -1,4 +1,4 @@
-"""Stage fetch_mnist: source -> data/raw/mnist.parquet (uint8 pixels, labels, origin, index)."""
+"""Stage fetch_mnist: source -> data/raw/<source key>/mnist.parquet (uint8 pixels, labels, origin, index)."""
 
 from _workflow import run_stage
 from mnistflow.data import sources

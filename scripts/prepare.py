@@ -1,4 +1,5 @@
-"""Stage prepare: data/raw/mnist.parquet -> data/processed/split.npz (normalised, one-hot, split)."""
+"""Stage prepare: data/raw/<source key>/mnist.parquet -> data/processed/<source key>/<split>/split.npz
+(normalised, one-hot, split; <split>: the folder named after the split settings)."""
 
 from _workflow import run_stage
 from mnistflow.data.parquet_file import read_parquet

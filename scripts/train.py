@@ -1,4 +1,4 @@
-"""Stage train: data/processed/split.npz -> results/model.npz + results/training_log.csv
+"""Stage train: split.npz -> results/model.npz + results/training_log.csv
 + results/distortions.npz.
 
 A sweep's run (params.record_failure) records a training that diverges as its outcome (a model file

@@ -43,11 +43,28 @@ def children_take_sigint() -> Iterator[None]:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+# Where the default config (the sample, a random 80/20 split) keeps its fetched and prepared data:
+# one folder per source and split settings (workflow/rules/params.smk, docs/workflow.md).
+PARQUET = "data/raw/sample/mnist.parquet"
+SPLIT_FOLDER = "split~random/test_size~0.2/random_state~42/stratify~false/dtype~float32"
+SPLIT = f"data/processed/sample/{SPLIT_FOLDER}/split.npz"
+
+
 class Workflow:
     """A copy of the workflow in a temporary folder, with helpers to run snakemake there."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    @property
+    def parquet(self) -> Path:
+        """The default config's fetched data (:data:`PARQUET`) in this copy."""
+        return self.path / PARQUET
+
+    @property
+    def split(self) -> Path:
+        """The default config's split (:data:`SPLIT`) in this copy."""
+        return self.path / SPLIT
 
     def snakemake(
         self, *args: str, check: bool = True, timeout: float = 600,

@@ -28,7 +28,10 @@ import pytest
 
 from conftest import (
     FAST,
+    PARQUET,
     ROOT,
+    SPLIT,
+    SPLIT_FOLDER,
     Workflow,
     children_take_sigint,
     copy_workflow,
@@ -47,7 +50,7 @@ TEST_CLUSTER_ARGS = (
 THREADS = 2
 NON_LOCAL_RULES = {"prepare", "train", "evaluate"}
 # the files that are byte-identical between identical runs (metrics.json is, apart from timings)
-SAME_BYTES = ("data/raw/mnist.parquet", "data/processed/split.npz", "results/model.npz",
+SAME_BYTES = (PARQUET, SPLIT, "results/model.npz",
               "results/predictions.npz")
 
 
@@ -281,7 +284,7 @@ def test_a_profile_without_partition_fails_naming_the_rule_and_its_log(
     assert result.returncode != 0
     assert "Error in rule prepare:" in result.stdout, result.stdout[-3000:]
     assert "No partition specified or system default partition" in result.stdout
-    assert "log: logs/prepare.log" in result.stdout
+    assert f"log: logs/data/sample/{SPLIT_FOLDER}/prepare.log" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -327,7 +330,7 @@ def _sweep_files(wf: Workflow) -> dict[str, bytes]:
     root = wf.path / "results" / "sweeps" / "tiny"
     files = {str(p.relative_to(wf.path)): p.read_bytes() for p in sorted(root.rglob("*.npz"))}
     files |= {str(p.relative_to(wf.path)): p.read_bytes()
-              for p in sorted((wf.path / "data" / "processed" / "sweeps").rglob("split.npz"))}
+              for p in sorted((wf.path / "data" / "processed").rglob("split.npz"))}
     files["best.yaml"] = (root / "best.yaml").read_bytes()
     return files
 

@@ -195,14 +195,14 @@ def test_the_test_size_a_refusal_suggests_splits(n: int, test_size: float, strat
 
 
 def test_prepare_refuses_a_test_size_that_leaves_no_train_row(finished_copy: Workflow) -> None:
-    result = finished_copy.snakemake("data/processed/split.npz", "--config", "test_size=0.9999999",
+    result = finished_copy.snakemake("prepare", "--config", "test_size=0.9999999",
                                      check=False)
     assert result.returncode != 0
     error = next(line for line in result.stdout.splitlines() if "ERROR in prepare: " in line)
     assert error.endswith("ERROR in prepare: test_size: 0.9999999 of 5000 rows puts 5000 rows in the "
                           "test part and leaves 0 to train on; choose test_size <= 0.9998")
     assert "Traceback" not in result.stdout and "unexpected error" not in result.stdout
-    assert not (finished_copy / "data/processed/split.npz").exists()
+    assert not list((finished_copy / "data/processed").rglob("test_size~0.9999999"))
 
 
 # --- B: a key set twice in a config file ---------------------------------------------------------------

@@ -88,7 +88,7 @@ def test_a_training_log_without_its_columns_is_refused(tmp_path: Path) -> None:
 
 def test_an_extra_huge_member_of_the_split_is_not_read(_finished_once: Workflow, tmp_path: Path) -> None:
     path = tmp_path / "split.npz"
-    path.write_bytes((_finished_once / "data/processed/split.npz").read_bytes())
+    path.write_bytes(_finished_once.split.read_bytes())
     # a member whose header announces 8 TB of float64 (and holds none of it)
     header = {"descr": "<f8", "fortran_order": False, "shape": (1_000_000, 1_000_000)}
     with zipfile.ZipFile(path, "a") as zf, zf.open("junk.npy", "w") as fh:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, Workflow, first_fast
+from conftest import PARQUET, ROOT, SPLIT, Workflow, first_fast
 from mnistflow.data.parquet_file import read_parquet
 from mnistflow.data.split_file import load_split
 from mnistflow.plumbing.errors import DataError
@@ -160,11 +160,10 @@ def _header_only(path: Path) -> None:
 @pytest.mark.parametrize(
     ("target", "damage", "stage", "rebuild", "message", "lost"),
     first_fast([
-        ("data/raw/mnist.parquet", _truncate, "prepare", "fetch_mnist",
-         "not a readable parquet file", "data/processed/split.npz"),
-        ("data/processed/split.npz", _truncate, "train", "prepare",
+        (PARQUET, _truncate, "prepare", "fetch_mnist", "not a readable parquet file", SPLIT),
+        (SPLIT, _truncate, "train", "prepare",
          "not a readable .npz file", "results/model.npz"),
-        ("data/processed/split.npz", _edit_npz(_nan_pixel), "train", "prepare",
+        (SPLIT, _edit_npz(_nan_pixel), "train", "prepare",
          "X_train has 1 NaN or infinite pixel values", "results/model.npz"),
         ("results/model.npz", _truncate, "evaluate", "train",
          "not a readable .npz file", "results/metrics.json"),
@@ -214,7 +213,7 @@ def test_damaged_split_in_process(
     _finished_once: Workflow, tmp_path: Path, damage: Callable[[Path], None], message: str
 ) -> None:
     path = tmp_path / "split.npz"
-    path.write_bytes((_finished_once / "data/processed/split.npz").read_bytes())
+    path.write_bytes(_finished_once.split.read_bytes())
     damage(path)
     with pytest.raises(DataError) as info:  # every array a stage reads (only those are checked)
         load_split(path, ["X_train", "Y_train", "X_test", "y_test"])
@@ -233,10 +232,10 @@ def test_garbage_parquet_in_process(tmp_path: Path) -> None:
 
 
 def test_the_rebuild_command_repairs_a_damaged_file(finished_copy: Workflow) -> None:
-    _garbage(finished_copy / "data/processed/split.npz")
+    _garbage(finished_copy.split)
     # the target first: -R takes every rule name after it
-    finished_copy.snakemake("data/processed/split.npz", "-R", "prepare")
-    with np.load(finished_copy / "data/processed/split.npz") as npz:
+    finished_copy.snakemake(SPLIT, "-R", "prepare")
+    with np.load(finished_copy.split) as npz:
         assert npz["X_train"].shape == (4000, 784)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Workflow, copy_workflow, parse_job_stats
+from conftest import PARQUET, SPLIT, Workflow, copy_workflow, parse_job_stats
 from mnistflow.plumbing.files import sha256_file
 
 # A user's Snakefile: the clone's workflow as a module, with the user's config
@@ -28,7 +28,7 @@ use rule * from mnistflow
 """
 RECIPE = ("--config", "epochs=2")  # a small recipe, as a user would give it
 SINGLE_RUN = {"fetch_mnist": 1, "prepare": 1, "train": 1, "evaluate": 1, "report": 1}
-SAME_BYTES = ("data/raw/mnist.parquet", "data/processed/split.npz", "results/model.npz",
+SAME_BYTES = (PARQUET, SPLIT, "results/model.npz",
               "results/predictions.npz")
 
 

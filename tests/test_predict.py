@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
+import html
 import io
+import json
 import os
 import re
 import shutil
@@ -18,9 +21,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, Workflow
+from conftest import ROOT, Workflow, parse_job_stats
 from mnistflow.own_digits.image_folder import image_files
 from mnistflow.own_digits.images import to_mnist
+from mnistflow.own_digits.model_info import ModelInfo, describe_model
 from mnistflow.own_digits.predict import CSV_COLUMNS, Prediction, classify, describe, write_csv
 from mnistflow.own_digits.predict_page import render_predictions
 from mnistflow.plumbing.errors import ConfigError, DataError
@@ -29,6 +33,9 @@ from mnistflow.training import network
 from mnistflow.training.model_file import load_model, save_model
 
 EXAMPLES = ROOT / "examples" / "images"
+# what the page says of an untrained model of the right shape
+MODEL = ModelInfo("m.npz", "0" * 64, "network 784-16-10; <untrained>",
+                  unknown="no metrics.json; this model's test accuracy is unknown")
 
 
 def _model(n_in: int = 784, n_out: int = 10) -> network.Params:
@@ -108,16 +115,21 @@ def test_csv_has_one_row_per_image_and_the_top_three(tmp_path: Path, predictions
 
 
 def test_page_is_self_contained_with_a_card_per_image(tmp_path: Path, predictions: list[Prediction]) -> None:
-    render_predictions(predictions, "results/model.npz", tmp_path / "page.html")
+    render_predictions(predictions, MODEL, tmp_path / "page.html")
     page = (tmp_path / "page.html").read_text()
     assert page.count('<div class="card') == len(predictions) == 7
     assert page.count('<div class="card failed">') == len(BAD)
     # what the network saw, for the two it classified; the original also for the blank and NaN images
     assert page.count('class="seen"') == 2
     assert page.count("<figcaption>your image</figcaption>") == 4
-    assert page.count("<tr") == 2 * 10 and page.count('<tr class="top">') == 2
+    cards = page.split('<div class="grid">')[1]
+    assert cards.count("<tr") == 2 * 10 and cards.count('<tr class="top">') == 2
     assert "http:" not in page and "https:" not in page and "src=\"data:image/png;base64," in page
     assert "2 images classified, 5 could not be used" in page
+    # which model answered, escaped like every text the page did not write itself
+    assert f"<tr><th>model</th><td>m.npz, sha256 {'0' * 64}</td></tr>" in page
+    assert "network 784-16-10; &lt;untrained&gt;" in page and "<untrained>" not in page
+    assert '<p class="unknown">no metrics.json; this model&#x27;s test accuracy is unknown</p>' in page
 
 
 def test_file_names_are_escaped_on_the_page(tmp_path: Path) -> None:
@@ -126,7 +138,7 @@ def test_file_names_are_escaped_on_the_page(tmp_path: Path) -> None:
     name = '<script>alert("x")<script> & co.png'
     shutil.copy(EXAMPLES / "0-black-on-white.png", folder / name)
     (folder / "<em>.txt").write_text("text")
-    render_predictions(classify(_model(), "m.npz", image_files(folder)), "m.npz", tmp_path / "p.html")
+    render_predictions(classify(_model(), "m.npz", image_files(folder)), MODEL, tmp_path / "p.html")
     page = (tmp_path / "p.html").read_text()
     assert "<script" not in page and "<em>" not in page and "&lt;em&gt;.txt" in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;script&gt; &amp; co.png" in page
@@ -143,7 +155,7 @@ def test_a_file_name_with_a_newline_stays_on_one_line(tmp_path: Path) -> None:
     assert all("\n" not in describe(p) for p in predictions)
     write_csv(tmp_path / "p.csv", predictions)
     assert (tmp_path / "p.csv").read_text().count("\n") == 3
-    render_predictions(predictions, "m.npz", tmp_path / "p.html")
+    render_predictions(predictions, MODEL, tmp_path / "p.html")
     page = (tmp_path / "p.html").read_text()
     assert "&#x27;two\\nlines.png&#x27;" in page and "two\nlines" not in page
 
@@ -164,6 +176,34 @@ def test_an_unexpected_error_in_one_image_leaves_the_others_classified(
     assert good.error is None and good.proba is not None
     assert bad.error == (f"{files[1]}: could not be used, unexpectedly (IndexError('index 0 is out of "
                          "bounds')); please report this with the image")
+
+
+def test_the_page_names_the_model_its_data_and_its_test_accuracy(
+    _finished_once: Workflow, tmp_path: Path
+) -> None:
+    model, metrics = _finished_once / "results/model.npz", _finished_once / "results/metrics.json"
+    params, meta = load_model(model)
+    record = json.loads(metrics.read_text())
+    predictions = classify(params, model, [EXAMPLES / "7-green-pen.png"])
+    render_predictions(predictions, describe_model(model, meta, metrics), tmp_path / "p.html")
+    page = (tmp_path / "p.html").read_text()
+    sha = hashlib.sha256(model.read_bytes()).hexdigest()
+    assert record["sha256"]["model"] == sha  # the finished run's metrics.json is of this model
+    assert f"<tr><th>model</th><td>{model}, sha256 {sha}</td></tr>" in page
+    assert "<tr><th>recipe</th><td>preset exercise with epochs " in page and "network 784-256-10;" in page
+    assert "<tr><th>data</th><td>source sample " in page
+    assert f"split.npz sha256 {record['sha256']['split']}</td>" in page
+    assert f"<tr><th>test accuracy</th><td>{record['test']['accuracy']:.2%} (" in page
+    assert 'class="unknown"' not in page
+    # a metrics.json of another model: no data, no accuracy, and a line saying why
+    record["sha256"]["model"] = "f" * 64
+    (tmp_path / "metrics.json").write_text(json.dumps(record))
+    other = describe_model(model, meta, tmp_path / "metrics.json")
+    render_predictions(predictions, other, tmp_path / "p.html")
+    page = (tmp_path / "p.html").read_text()
+    assert "<th>data</th>" not in page and "<th>test accuracy</th>" not in page
+    assert html.escape(f"{tmp_path / 'metrics.json'} describes another model (sha256 {'f' * 64}); this "
+                       "model's test accuracy is unknown") in page
 
 
 def test_model_of_another_input_size_is_refused_naming_both_files(tmp_path: Path) -> None:
@@ -226,6 +266,10 @@ def test_default_target_classifies_the_images_of_the_folder(predicted: Workflow)
     assert all(r["error"] == "" and r["digit"] for r in rows)
     page = (predicted / "results/predictions.html").read_text()
     assert page.count('class="seen"') == 10
+    # the model, and its test accuracy from the metrics.json of the same model
+    metrics = json.loads((predicted / "results/metrics.json").read_text())
+    assert f"results/model.npz, sha256 {metrics['sha256']['model']}</td>" in page
+    assert f"<td>{metrics['test']['accuracy']:.2%} (" in page
     assert "predict done" in (predicted / "logs/predict.log").read_text()
     assert (predicted / "logs/benchmarks/predict.tsv").exists()
 
@@ -268,6 +312,24 @@ def test_removed_or_replaced_image_or_new_model_reruns_predict(predicted_copy: W
     assert set(wf.planned_jobs("--config", "epochs=6")) == {"train", "evaluate", "report", "predict"}
 
 
+@pytest.mark.slow
+def test_a_page_of_a_retrained_model_says_metrics_json_describes_another(predicted_copy: Workflow) -> None:
+    # issue 20: asking for the page alone retrains, and evaluates nothing (metrics.json is a param
+    # of predict, not an input)
+    wf = predicted_copy
+    before = json.loads((wf / "results/metrics.json").read_text())
+    result = wf.snakemake("results/predictions.html", "--config", "epochs=6")
+    assert set(parse_job_stats(result.stdout)) == {"train", "predict"}
+    assert json.loads((wf / "results/metrics.json").read_text()) == before
+    page = (wf / "results/predictions.html").read_text()
+    sha = hashlib.sha256((wf / "results/model.npz").read_bytes()).hexdigest()
+    assert sha != before["sha256"]["model"] and f"results/model.npz, sha256 {sha}</td>" in page
+    assert html.escape(f"results/metrics.json describes another model (sha256 {before['sha256']['model']}); "
+                       "this model's test accuracy is unknown") in page
+    assert "<th>test accuracy</th>" not in page
+    assert "describes another model" in (wf / "logs/predict.log").read_text()
+
+
 def test_an_empty_folder_adds_no_predictions_to_the_default_target(finished_copy: Workflow) -> None:
     # the shipped config's `images: ""` adds none either: test_workflow's second run is a no-op
     (finished_copy / "data/images").mkdir()
@@ -289,7 +351,7 @@ def test_thumbnail_of_a_16_bit_image_shows_the_digit(tmp_path: Path) -> None:
     grey = np.asarray(Image.open(EXAMPLES / "9-scan.png").convert("L"), dtype=np.uint16) * 257
     Image.fromarray(grey).save(tmp_path / "16bit.png")  # mode I;16
     (pred,) = classify(_model(), "m.npz", [tmp_path / "16bit.png"])
-    render_predictions([pred], "m.npz", tmp_path / "p.html")
+    render_predictions([pred], MODEL, tmp_path / "p.html")
     uri = re.search(r'alt="[^"]*16bit\.png" src="data:image/png;base64,([^"]+)"',
                     (tmp_path / "p.html").read_text())
     assert uri is not None

@@ -25,8 +25,9 @@ def test_the_use_it_from_python_example_runs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # the workflow's split, in a folder of its own: the example writes my_model.npz where it runs
-    (tmp_path / "data/processed").mkdir(parents=True)
-    shutil.copy(_finished_once / "data/processed/split.npz", tmp_path / "data/processed/split.npz")
+    split = tmp_path / _finished_once.split.relative_to(_finished_once.path)  # the default settings' folder
+    split.parent.mkdir(parents=True)
+    shutil.copy(_finished_once.split, split)
     monkeypatch.chdir(tmp_path)
     exec(compile(_python_block("## Use it from Python"), "README.md", "exec"), {})
     out = capsys.readouterr().out

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FAST, ROOT, Workflow, copy_workflow, metrics_without_timings
+from conftest import FAST, PARQUET, ROOT, SPLIT, Workflow, copy_workflow, metrics_without_timings
 from mnistflow.plumbing.files import sha256_file
 from mnistflow.plumbing.versions import git_commit, git_dirty
 
 # Files that must come out byte-for-byte the same from the same inputs and settings.
 IDENTICAL = (
-    "data/raw/mnist.parquet",
-    "data/processed/split.npz",
+    PARQUET,
+    SPLIT,
     "results/model.npz",
     "results/predictions.npz",
 )
@@ -46,8 +46,8 @@ def test_two_runs_from_scratch_give_identical_results(_finished_once: Workflow, 
 def test_metrics_record_provenance(_finished_once: Workflow) -> None:
     metrics = json.loads((_finished_once / "results/metrics.json").read_text())
     assert metrics["sha256"] == {
-        "parquet": sha256_file(_finished_once / "data/raw/mnist.parquet"),
-        "split": sha256_file(_finished_once / "data/processed/split.npz"),
+        "parquet": sha256_file(_finished_once.parquet),
+        "split": sha256_file(_finished_once.split),
         "model": sha256_file(_finished_once / "results/model.npz"),
     }
     config = yaml.safe_load((_finished_once / "config/config.yaml").read_text())

@@ -49,7 +49,8 @@ def test_workflow_on_idx_files_with_the_original_split(workflow_copy: Workflow, 
     workflow_copy.snakemake(*settings)
     metrics = json.loads((workflow_copy / "results/metrics.json").read_text())
     assert metrics["sizes"] == {"train": 60, "test": 20}
-    meta = pq.read_schema(workflow_copy / "data/raw/mnist.parquet").metadata
+    (parquet,) = (workflow_copy / "data/raw").glob("idx-idx-*/mnist.parquet")
+    meta = pq.read_schema(parquet).metadata
     assert meta[b"mnistflow.source"] == b"idx" and meta[b"mnistflow.rows"] == b"80"
 
     # settings of another source do not rerun the data stages; this source's settings rerun the
@@ -71,8 +72,8 @@ def test_workflow_on_idx_files_with_the_original_split(workflow_copy: Workflow, 
     result = workflow_copy.snakemake(*settings, check=False)
     assert result.returncode != 0
     assert f"ERROR in fetch_mnist: {path}: bad magic number 0x00000801" in result.stdout
-    assert "Traceback" not in (workflow_copy / "logs/fetch_mnist.log").read_text()
-    assert not (workflow_copy / "data/raw/mnist.parquet").exists()
+    assert "Traceback" not in (workflow_copy / f"logs/data/{parquet.parent.name}/fetch_mnist.log").read_text()
+    assert not parquet.exists()
 
 
 @pytest.mark.slow
@@ -82,16 +83,16 @@ def test_replaced_idx_files_rerun_the_fetch_whatever_their_modification_times(
     idx_dir = tmp_path / "idx"
     write_idx_dir(idx_dir, make_rows(n_train=60, n_test=20, seed=1))
     settings = ("--config", "source=idx", f"idx_path={idx_dir}", "split=original")
-    workflow_copy.snakemake("data/raw/mnist.parquet", *settings)
+    workflow_copy.snakemake("fetch_mnist", *settings)
     # touched, same content: nothing reruns
     for path in idx_dir.iterdir():
         path.touch()
-    assert workflow_copy.planned_jobs("data/raw/mnist.parquet", *settings) == {}
+    assert workflow_copy.planned_jobs("fetch_mnist", *settings) == {}
     # other files, older than the parquet file (as `cp -p`, `tar x` or `rsync -a` leave them)
     write_idx_dir(idx_dir, make_rows(n_train=60, n_test=20, seed=2))
     for path in idx_dir.iterdir():
         os.utime(path, (946_684_800, 946_684_800))  # 2000-01-01
-    assert workflow_copy.planned_jobs("data/raw/mnist.parquet", *settings) == {"fetch_mnist": 1}
+    assert workflow_copy.planned_jobs("fetch_mnist", *settings) == {"fetch_mnist": 1}
 
 
 @pytest.mark.parametrize(

@@ -376,12 +376,14 @@ def _sweep(wf: Workflow, name: str, text: str) -> str:
 def test_runs_of_training_settings_share_one_fetch_and_one_prepare(workflow_copy: Workflow) -> None:
     target = _sweep(workflow_copy, "six", "learning_rate|hidden\n" + "".join(
         f"{lr}|{h}\n" for lr in (0.1, 0.5, 1.0) for h in (32, 64)))
+    # the runs' split is the single run's (the same data settings): its rule, prepare, makes it
     assert workflow_copy.planned_jobs(target) == {
-        "fetch_mnist": 1, "sweep_prepare": 1, "sweep_train": 6, "sweep_evaluate": 6, "sweep_report": 6,
+        "fetch_mnist": 1, "prepare": 1, "sweep_train": 6, "sweep_evaluate": 6, "sweep_report": 6,
         "sweep_compare": 1}
-    # one prepare per distinct set of data settings
+    # one prepare per distinct set of data settings: the single run's, and one of the sweep's own
     target = _sweep(workflow_copy, "data", "test_size|learning_rate\n0.2|0.1\n0.2|0.5\n0.25|0.1\n")
-    assert workflow_copy.planned_jobs(target)["sweep_prepare"] == 2
+    planned = workflow_copy.planned_jobs(target)
+    assert (planned["prepare"], planned["sweep_prepare"]) == (1, 1)
 
 
 @pytest.mark.parametrize(
@@ -398,7 +400,7 @@ def test_a_bad_table_stops_snakemake_before_any_job(
     result = workflow_copy.snakemake(target, check=False)
     assert result.returncode != 0
     assert re.search(expected, result.stdout), result.stdout[-3000:]
-    assert "rule fetch_mnist" not in result.stdout and not (workflow_copy / "data/raw/mnist.parquet").exists()
+    assert "rule fetch_mnist" not in result.stdout and not workflow_copy.parquet.exists()
 
 
 def test_a_missing_table_names_the_sweeps_there_are(workflow_copy: Workflow) -> None:
@@ -436,8 +438,8 @@ def test_a_sweep_writes_every_runs_files_in_a_folder_named_after_its_row(tiny_sw
     for run in ("learning_rate~0.1", "learning_rate~0.5", "learning_rate~1.0"):
         for name in ("model.npz", "training_log.csv", "metrics.json", "predictions.npz", "report.html"):
             assert (root / run / name).stat().st_size > 0, (run, name)
-    # one split for the three runs, the single run's paths untouched
-    assert len(list((tiny_sweep / "data/processed/sweeps").rglob("split.npz"))) == 1
+    # one split for the three runs, the single run's (same data settings); no results of it
+    assert list((tiny_sweep / "data/processed").rglob("split.npz")) == [tiny_sweep.split]
     assert not (tiny_sweep / "results/metrics.json").exists()
     metrics = json.loads((root / "learning_rate~1.0" / "metrics.json").read_text())
     assert metrics["config"]["learning_rate"] == 1.0 and metrics["config"]["validation_fraction"] == 0.1

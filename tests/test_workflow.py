@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Workflow, copy_workflow, first_fast
+from conftest import PARQUET, ROOT, SPLIT, Workflow, copy_workflow, first_fast
 from mnistflow.settings.presets import TRAINING_KEYS
 from mnistflow.training.distortion_examples import PER_DIGIT, load_examples
 
 OUTPUTS = (
-    "data/raw/mnist.parquet",
-    "data/processed/split.npz",
+    PARQUET,
+    SPLIT,
     "results/model.npz",
     "results/training_log.csv",
     "results/distortions.npz",
@@ -108,7 +108,7 @@ def test_forced_train_reruns_train_and_what_follows(finished_workflow: Workflow)
 
 
 def test_one_target_file_runs_only_its_stages(workflow_copy: Workflow) -> None:
-    planned = workflow_copy.planned_jobs("data/processed/split.npz")
+    planned = workflow_copy.planned_jobs(SPLIT)
     assert planned == {"fetch_mnist": 1, "prepare": 1}
 
 
@@ -140,11 +140,11 @@ def test_editing_a_stage_script_reruns_it_and_what_follows(tmp_path: Path) -> No
 def test_a_rebuilt_parquet_with_the_same_content_reruns_nothing_after_it(finished_copy: Workflow) -> None:
     # prepare compares the parquet by checksum; the benchmark files used to be inputs of evaluate,
     # so fetch_mnist's, rewritten by any fetch, reran evaluate and report
-    parquet = finished_copy / "data/raw/mnist.parquet"
+    parquet = finished_copy.parquet
     before = parquet.read_bytes()
-    finished_copy.snakemake("data/raw/mnist.parquet", "-R", "fetch_mnist")  # the fetch alone
+    finished_copy.snakemake(PARQUET, "-R", "fetch_mnist")  # the fetch alone
     assert parquet.read_bytes() == before
-    assert parquet.stat().st_mtime > (finished_copy / "data/processed/split.npz").stat().st_mtime
+    assert parquet.stat().st_mtime > finished_copy.split.stat().st_mtime
     assert finished_copy.planned_jobs() == {}
 
 

@@ -3,8 +3,8 @@
 The package is plain Python (no Snakemake needed; the workflow's scripts call it), cut into parts,
 each a folder whose ``__init__`` maps it:
 
-- :mod:`mnistflow.data`        data in: sources (sample, IDX, OpenML) -> ``data/raw/mnist.parquet`` ->
-  normalised, one-hot split ``data/processed/split.npz``
+- :mod:`mnistflow.data`        data in: sources (sample, IDX, OpenML) -> ``data/raw/<source>/mnist.parquet``
+  -> normalised, one-hot split ``data/processed/<source>/<split settings>/split.npz``
 - :mod:`mnistflow.training`    the 784-H-10 network (NumPy only), its optimizers, augmentation and
   distortions, the training loop, ``model.npz`` and ``training_log.csv``; the fast engine in
   :mod:`mnistflow.training.engine`

@@ -1,12 +1,15 @@
 """The ``mnistflow`` command: classify your own digit images with a trained model.
 
-    mnistflow predict results/model.npz IMAGE...
+    mnistflow predict results/model.npz IMAGE... [--metrics PATH]
 
-prints one line per image, the answer and the next two guesses, or why the image could not be used;
-a folder stands for every file in it. File names are printed so that none can split a line
-(:func:`~mnistflow.own_digits.image_folder.printable_name`). Exit status: 0 when at least one image
-was classified (a line says why each other one could not be), 1 when none could be (or the model
-was refused), 2 for a usage error.
+prints which model answers (its file and sha256, its recipe, and the data it was trained on and its
+test accuracy when the metrics.json beside it, or at ``--metrics``, belongs to it; else a line says
+why these are unknown), an empty line, then one line per image: the answer and the next two
+guesses, or why the image could not be used; a folder stands for every file in it. File names are
+printed so that none can split a line (:func:`~mnistflow.own_digits.image_folder.printable_name`).
+Exit status: 0 when at least one image was classified (a line says why each other one could not
+be), 1 when none could be (or the model was refused: a file that is no model file made by train
+gets one line saying what it is), 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                          "(results/model.npz)")
     predict.add_argument("images", metavar="IMAGE", nargs="+",
                          help="an image file, or a folder: every file in it")
+    predict.add_argument("--metrics", metavar="PATH",
+                         help="the metrics.json of the model, for its data and test accuracy "
+                         "(default: metrics.json in the model's folder, if there is one)")
     return parser
 
 
@@ -64,19 +70,23 @@ def _line(exc: MnistflowError) -> str:
     return str(exc)
 
 
-def predict(model: str, arguments: Sequence[str]) -> int:
-    """Print a line per image; 0 when at least one was classified, else 1."""
+def predict(model: str, arguments: Sequence[str], metrics: str | None = None) -> int:
+    """Print which model answers, an empty line, and a line per image; 0 when at least one image
+    was classified, else 1. ``metrics``: the model's metrics.json (default: the one beside it)."""
     # deferred: `mnistflow --help` answers without loading NumPy and Pillow
+    from mnistflow.own_digits.model_info import describe_model
     from mnistflow.own_digits.predict import classify, describe
     from mnistflow.training.model_file import load_model
 
     files, problems = _expand(arguments)
     try:
-        params, _ = load_model(model)
+        params, meta = load_model(model)
         predictions = classify(params, model, files)
+        info = describe_model(model, meta, metrics or Path(model).parent / "metrics.json")
     except MnistflowError as exc:
         print(f"mnistflow predict: error: {_line(exc)}", file=sys.stderr)
         return 1
+    print("\n".join(info.lines()), end="\n\n")
     for line in problems:
         print(line)
     for prediction in predictions:
@@ -88,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     args = _parser().parse_args(argv)
     if args.command == "predict":
-        return predict(args.model, args.images)
+        return predict(args.model, args.images, args.metrics)
     raise AssertionError(args.command)  # argparse allows only the commands above
 
 

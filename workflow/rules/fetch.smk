@@ -2,11 +2,12 @@ rule fetch_mnist:
     input:
         get_fetch_input(),
     output:
-        parquet="data/raw/mnist.parquet",
+        # one folder per source and its settings (params.smk: source_key)
+        parquet=f"{raw_folder(config)}/mnist.parquet",
     log:
-        "logs/fetch_mnist.log",
+        f"logs/data/{source_key(config)}/fetch_mnist.log",
     benchmark:
-        "logs/benchmarks/fetch_mnist.tsv"
+        f"logs/benchmarks/data/{source_key(config)}/fetch_mnist.tsv"
     # on the machine that runs Snakemake, also with a cluster profile: compute nodes often have no
     # internet, and the download cache (data/raw/downloads) is then filled once, in one place
     localrule: True

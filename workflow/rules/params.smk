@@ -1,5 +1,7 @@
 # The inputs and params of the single run's rules, and the default target (rule all).
+import hashlib
 import importlib.util
+import json
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -10,6 +12,7 @@ from mnistflow.plumbing.code_digest import files_digest
 from mnistflow.plumbing.errors import MnistflowError
 from mnistflow.settings.presets import TRAINING_KEYS
 from mnistflow.settings.presets import resolve as resolve_hyperparams
+from mnistflow.sweeps.folder_names import canonical, folder_value
 
 
 def image_paths():
@@ -72,11 +75,73 @@ def get_fetch_params():
     return fetch_settings(config)
 
 
+# Fetched and prepared data are kept in one folder per setting that made them (docs/workflow.md,
+# "Where things go"), so switching settings back and forth, or running a sweep, finds what was
+# made before by its path instead of making it again over the one copy:
+#   data/raw/<source key>/mnist.parquet
+#   data/processed/<source key>/<split folder>/split.npz
+# (logs and benchmarks of fetch_mnist and prepare likewise, under logs/data/ and
+# logs/benchmarks/data/). The folder names are read from the config, so Snakemake finds an old
+# file itself; the settings stay params of both rules, so a file is remade when they, or the code,
+# differ from what made it.
+
+# Fetch settings that do not change the fetched data, so not in the source's folder name.
+NOT_DATA = ("idx_download_timeout",)
+
+
+def folder_part(text):
+    """``text`` as one part of a folder name: letters, digits, '.', '_' and '-' only."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("._") or "none"
+
+
+def source_key(settings):
+    """The folder of the data the settings fetch (fetch_settings): ``sample``,
+    ``idx-<last part of idx_path>-<8 hex digits of the sha256 of its settings>`` (a path or URL of
+    any length in a short name, and two places with the same last folder apart), or
+    ``openml-<name>-<version>-<test rows>``."""
+    fetch = fetch_settings(settings)
+    source = fetch.pop("source")
+    if source == "idx":
+        location = fetch["idx_path"]
+        last = (urlsplit(location).path if "://" in location else location).rstrip("/")
+        kept = {key: value for key, value in fetch.items() if key not in NOT_DATA}
+        digest = hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()
+        return f"idx-{folder_part(last.rsplit('/', 1)[-1])}-{digest[:8]}"
+    parts = [folder_part(folder_value(value)) for value in fetch.values()]
+    return "-".join([source, *parts])
+
+
 def data_keys():
-    """The settings of prepare: its params that are settings (runs of a sweep with equal values
-    share one split)."""
-    settings = SCHEMA["properties"]
-    return tuple(key for key in rules.prepare.params.keys() if key in settings)
+    """The settings of prepare, in the order of its params: a split's folder is named after them,
+    and runs of a sweep with equal values share one split."""
+    return ("split", "test_size", "random_state", "stratify", "dtype")
+
+
+def split_settings(settings):
+    """prepare's settings (data_keys) out of ``settings``: its params."""
+    return {key: settings[key] for key in data_keys()}
+
+
+def split_folder(settings):
+    """The folder of the split the settings prepare, as Paramspace names a sweep's (sweep_plan.smk):
+    ``split~random/test_size~0.2/random_state~42/stratify~false/dtype~float32``, each value in its
+    one spelling (folder_names.folder_value), so a sweep run with the single run's data settings
+    reads the single run's split."""
+    properties = SCHEMA["properties"]
+    return "/".join(
+        f"{key}~{folder_value(canonical(value, properties[key]))}"
+        for key, value in split_settings(settings).items()
+    )
+
+
+def raw_folder(settings):
+    """Where the settings' fetched data are: data/raw/<source key>."""
+    return f"data/raw/{source_key(settings)}"
+
+
+def processed_folder(settings):
+    """Where the settings' split is: data/processed/<source key>/<split folder>."""
+    return f"data/processed/{source_key(settings)}/{split_folder(settings)}"
 
 
 def recorded_settings(settings):

@@ -19,9 +19,12 @@ rule predict:
         runtime=get_runtime("predict"),
     params:
         folder=config["images"],
+        # read if it exists, for the model's data and test accuracy when it describes this model:
+        # a param, not an input, so predicting never needs evaluating (nor reruns after it)
+        metrics=rules.evaluate.output.metrics,
         # names and contents of the images: an image added, removed or changed reruns the job
         # whatever its modification time; one merely touched does not
         images=get_images_digest,
-        code=code("predict"),
+        **code("predict"),
     script:
         "../../scripts/predict.py"

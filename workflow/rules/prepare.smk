@@ -2,11 +2,12 @@ rule prepare:
     input:
         parquet=rules.fetch_mnist.output.parquet,
     output:
-        split="data/processed/split.npz",
+        # one folder per source and split settings (params.smk: split_folder), shared with sweeps
+        split=f"{processed_folder(config)}/split.npz",
     log:
-        "logs/prepare.log",
+        f"logs/data/{source_key(config)}/{split_folder(config)}/prepare.log",
     benchmark:
-        "logs/benchmarks/prepare.tsv"
+        f"logs/benchmarks/data/{source_key(config)}/{split_folder(config)}/prepare.tsv"
     conda:
         "../../environment.yml"
     threads: 1
@@ -15,10 +16,6 @@ rule prepare:
         runtime=get_runtime("prepare"),
     params:
         **code("prepare"),
-        split=config["split"],
-        test_size=config["test_size"],
-        random_state=config["random_state"],
-        stratify=config["stratify"],
-        dtype=config["dtype"],
+        **split_settings(config),
     script:
         "../../scripts/prepare.py"

@@ -1,8 +1,9 @@
 # Sweeps: config/sweeps/<name>.tsv, one column per setting of prepare or train, one row per run.
 #   snakemake --cores all results/sweeps/<name>/comparison.html        (or: make sweep-<name>)
 # Every run gets the single run's files in its own folder, named by Paramspace after its row
-# (results/sweeps/<name>/<key>~<value>/...); runs with equal data settings share one split
-# (data/processed/sweeps/<split>~.../split.npz) and every run reads the one fetched parquet. The
+# (results/sweeps/<name>/<key>~<value>/...); runs with equal data settings share one split, in the
+# single run's layout (data/processed/<source key>/split~.../split.npz: a run with the single run's
+# data settings reads its split), and every run reads the config's source's parquet. The
 # rules are the single run's (`use rule ... with:`): only paths, params and sizes differ. A run whose
 # training diverges is recorded as failed (sweep_train's record_failure) and the comparison chooses
 # among the others. Helpers: rules/sweep_plan.smk.
@@ -14,20 +15,21 @@ wildcard_constraints:
     data=r"[a-z_]+~[^/]+(/[a-z_]+~[^/]+)*",
 
 
+# A split the single run made (same source, same data settings) is the single run's: prepare makes
+# that path, and sweep_prepare any other split of the config's source.
+ruleorder: prepare > sweep_prepare
+
+
 use rule prepare as sweep_prepare with:
     output:
-        split="data/processed/sweeps/{data}/split.npz",
+        split=f"data/processed/{source_key(config)}/{{data}}/split.npz",
     log:
-        "logs/sweeps/data/{data}/prepare.log",
+        f"logs/data/{source_key(config)}/{{data}}/prepare.log",
     benchmark:
-        "logs/benchmarks/sweeps/data/{data}/prepare.tsv"
+        f"logs/benchmarks/data/{source_key(config)}/{{data}}/prepare.tsv"
     params:
         **code("prepare"),
-        split=sweep_data_setting("split"),
-        test_size=sweep_data_setting("test_size"),
-        random_state=sweep_data_setting("random_state"),
-        stratify=sweep_data_setting("stratify"),
-        dtype=sweep_data_setting("dtype"),
+        **sweep_split_settings(),
 
 
 use rule train as sweep_train with:

@@ -24,9 +24,10 @@ def sweep_keys():
 
 class SweepPlan:
     """A checked sweep table and its folders: Paramspace names each run's folder after its row
-    (``learning_rate~0.05``, ``hidden~64/learning_rate~0.001``) and each split's after its data
-    settings; values are written by mnistflow.sweeps.folder_names.folder_value, so a folder never
-    changes when other rows are added or removed."""
+    (``learning_rate~0.05``, ``hidden~64/learning_rate~0.001``), and each split's is named after
+    its data settings as the single run's is (split_folder, in the same form); values are written by
+    mnistflow.sweeps.folder_names.folder_value, so a folder never changes when other rows are added
+    or removed."""
 
     def __init__(self, name):
         import pandas as pd  # comes with mlxtend; only sweeps need it
@@ -55,8 +56,10 @@ class SweepPlan:
         self.runs = dict(
             zip(folders([r.settings for r in runs], self.table.columns, "run"), runs)
         )
-        data = folders([r.data(self.keys) for r in runs], self.keys.data, "data")
-        self.splits = dict(zip(self.runs, data))
+        # named as the single run's (split_folder): a run with its data settings shares its split
+        self.splits = {
+            folder: split_folder(run.config) for folder, run in self.runs.items()
+        }
 
     def run(self, folder):
         if folder not in self.runs:
@@ -67,7 +70,8 @@ class SweepPlan:
         return self.runs[folder]
 
     def split(self, folder):
-        """The folder of a run's split, under data/processed/sweeps/ (and logs/.../sweeps/data/)."""
+        """The folder of a run's split (split_folder), under data/processed/<source key>/ (and
+        logs/data/<source key>/)."""
         self.run(folder)
         return self.splits[folder]
 
@@ -79,7 +83,7 @@ def sweep_plan(name):
 
 def get_sweep_split(wildcards):
     """The split of a run: one per distinct set of data settings, shared by the runs that have it."""
-    return f"data/processed/sweeps/{sweep_plan(wildcards.sweep).split(wildcards.run)}/split.npz"
+    return f"data/processed/{source_key(config)}/{sweep_plan(wildcards.sweep).split(wildcards.run)}/split.npz"
 
 
 def get_sweep_benchmarks(wildcards):
@@ -88,7 +92,7 @@ def get_sweep_benchmarks(wildcards):
     split = sweep_plan(wildcards.sweep).split(wildcards.run)
     return {
         "fetch_mnist": str(rules.fetch_mnist.benchmark),
-        "prepare": f"logs/benchmarks/sweeps/data/{split}/prepare.tsv",
+        "prepare": f"logs/benchmarks/data/{source_key(config)}/{split}/prepare.tsv",
         "train": f"logs/benchmarks/sweeps/{wildcards.sweep}/{wildcards.run}/train.tsv",
     }
 
@@ -100,6 +104,11 @@ def sweep_data_setting(key):
         return parse_folder(wildcards.data, SCHEMA, data_keys())[key]
 
     return value
+
+
+def sweep_split_settings():
+    """The params of a sweep's prepare: each data setting as its split's folder name encodes it."""
+    return {key: sweep_data_setting(key) for key in data_keys()}
 
 
 def get_sweep_hyperparams(wildcards):

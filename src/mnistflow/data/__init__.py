@@ -1,4 +1,5 @@
-"""Data in: from a source to ``data/raw/mnist.parquet``, then to ``data/processed/split.npz``.
+"""Data in: from a source to ``data/raw/<source>/mnist.parquet``, then to a ``split.npz`` under
+``data/processed/<source>/`` (each in a folder named after the settings that made it).
 
 - :mod:`~mnistflow.data.sources`       where the digits come from: the embedded sample, IDX files, OpenML
 - :mod:`~mnistflow.data.idx`           IDX files from a folder or a URL (:mod:`~mnistflow.data.download`)

@@ -1,4 +1,4 @@
-"""The parquet format of ``data/raw/mnist.parquet``: one row per digit.
+"""The parquet format of ``data/raw/<source>/mnist.parquet``: one row per digit.
 
 Columns
     ``pixels``  fixed_size_list<uint8>[784]: the 28x28 image, row-major, 0 (background) to 255 (ink)

@@ -1,4 +1,4 @@
-"""Turn the parquet rows into arrays the network trains on: ``data/processed/split.npz``.
+"""Turn the parquet rows into arrays the network trains on: ``split.npz``.
 
 Pixels are scaled from 0-255 to [0, 1] in float32 (or float64), labels are one-hot encoded with
 scikit-learn, and rows are split either at random with ``train_test_split`` (the seed's 80/20 with

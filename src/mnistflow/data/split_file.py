@@ -1,4 +1,4 @@
-"""Content checks of ``data/processed/split.npz`` for every stage that reads it.
+"""Content checks of a ``split.npz`` (under ``data/processed/``) for every stage that reads it.
 
 A split edited by hand, written by another version or damaged on disk must stop the reading stage
 with a message naming the file, the array and what is wrong (the stage script adds how to rebuild

@@ -27,6 +27,7 @@ import numpy as np
 
 from mnistflow.plumbing.files import atomic_path, write_text
 from mnistflow.training.distortion_examples import Examples
+from mnistflow.training.model_card import data_summary, evaluated_model
 from mnistflow.training.shifts import image_side
 
 __all__ = ["LOSS_DRAWN_UP_TO", "drawn_loss", "plot_confusion", "plot_distortions", "plot_loss",
@@ -161,18 +162,20 @@ def _tables(metrics: Mapping[str, Any]) -> tuple[str, str]:
 
 _HEAD = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>MNIST two-layer network: {title}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
-       color: #222; }}
+       color: #222; overflow-wrap: break-word; }}
 .headline {{ display: flex; gap: 2rem; flex-wrap: wrap; }}
 .headline div {{ background: #f3f6fa; border-radius: 6px; padding: .6rem 1rem; }}
 .headline b {{ display: block; font-size: 1.6rem; }}
-table {{ border-collapse: collapse; margin: .5rem 0 1.5rem; }}
+.scroll {{ overflow-x: auto; margin: .5rem 0 1.5rem; }} /* a wide table scrolls here, not the page */
+table {{ border-collapse: collapse; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: .2rem .7rem; text-align: right; }}
 td:first-child, th:first-child {{ text-align: left; }}
-img {{ max-width: 100%; }}
-code {{ font-size: .8rem; }}
+img {{ max-width: 100%; height: auto; }}
+code {{ font-size: .8rem; overflow-wrap: anywhere; }}
 </style></head><body>
 """
 
@@ -192,6 +195,8 @@ def render_html(
     )
     config_rows, prov_rows = _tables(metrics)
     page = _HEAD.format(title="report") + f"""<h1>MNIST two-layer network</h1>
+<p>Model: {html.escape(evaluated_model(metrics))}.<br>
+Data: {html.escape(data_summary(metrics))}.</p>
 <div class="headline">
 <div>test accuracy<b>{test['accuracy']:.2%}</b></div>
 <div>test loss<b>{test['loss']:.4f}</b></div>
@@ -205,13 +210,13 @@ def render_html(
 <h2>Misclassified digits</h2>
 {_img(figures['misclassified'], 'grid of misclassified test digits')}
 <h2>Per class</h2>
-<table><tr><th>digit</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>
+<div class="scroll"><table><tr><th>digit</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>
 {per_class_rows}
-</table>
+</table></div>
 <h2>Configuration</h2>
-<table>{config_rows}</table>
+<div class="scroll"><table>{config_rows}</table></div>
 <h2>Provenance</h2>
-<table>{prov_rows}</table>
+<div class="scroll"><table>{prov_rows}</table></div>
 </body></html>
 """
     write_text(path, page)
@@ -235,9 +240,9 @@ def render_failed(metrics: Mapping[str, Any], figures: Mapping[str, str | os.Pat
 <p>This run has no trained model, so no test metrics and no figures: with the settings below its
 training failed (the train job's log shows the epochs up to the failure).</p>
 <h2>Configuration</h2>
-<table>{config_rows}</table>
+<div class="scroll"><table>{config_rows}</table></div>
 <h2>Provenance</h2>
-<table>{prov_rows}</table>
+<div class="scroll"><table>{prov_rows}</table></div>
 </body></html>
 """
     write_text(path, page)

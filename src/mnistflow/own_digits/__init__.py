@@ -4,7 +4,8 @@
 - :mod:`~mnistflow.own_digits.image_file`    read an image file, refusing what is not one
 - :mod:`~mnistflow.own_digits.images`        preprocess an image as MNIST's digits were
 - :mod:`~mnistflow.own_digits.predict`       classify images, and the predictions file
+- :mod:`~mnistflow.own_digits.model_info`    which model answered: recipe, sha256, data, test accuracy
 - :mod:`~mnistflow.own_digits.predict_page`  the predictions page, with what the network saw
 """
 
-__all__ = ["image_file", "image_folder", "images", "predict", "predict_page"]
+__all__ = ["image_file", "image_folder", "images", "model_info", "predict", "predict_page"]

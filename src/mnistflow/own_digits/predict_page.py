@@ -1,10 +1,12 @@
 """``results/predictions.html``: one self-contained page showing, for each image, what the network
 saw and what it answered.
 
-A card per image: the image as given (a thumbnail), the 28x28 digit the network saw (enlarged with
-nearest-neighbour, so its pixels stay visible), and a bar per digit 0-9 with the answer
-highlighted. An image that could not be used gets a card with the reason. Images are embedded as
-base64 ``data:`` URIs and every file name is shown as
+Above the cards, which model answered (:class:`~mnistflow.own_digits.model_info.ModelInfo`): its
+file and sha256, its recipe, and the data it was trained on and its test accuracy when they are
+known, else the line saying why not. A card per image: the image as given (a thumbnail), the 28x28
+digit the network saw (enlarged with nearest-neighbour, so its pixels stay visible), and a bar per
+digit 0-9 with the answer highlighted. An image that could not be used gets a card with the
+reason. Images are embedded as base64 ``data:`` URIs and every file name is shown as
 :func:`~mnistflow.own_digits.image_folder.printable_name` writes it (a newline escaped) and
 HTML-escaped, so the page opens offline, by itself, whatever the files are called.
 """
@@ -22,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from mnistflow.own_digits.image_folder import printable_name
+from mnistflow.own_digits.model_info import ModelInfo
 from mnistflow.own_digits.predict import Prediction
 from mnistflow.plumbing.files import write_text
 
@@ -77,10 +80,18 @@ def _card(pred: Prediction) -> str:
             f'<p class="answer"><b>{digit}</b> {p:.1%}</p>{_bars(pred)}</div>')
 
 
+def _model_section(model: ModelInfo) -> str:
+    """Which model answered: a table of what is known of it, and the line saying what is not."""
+    rows = "\n".join(f"<tr><th>{html.escape(what)}</th><td>{html.escape(text)}</td></tr>"
+                     for what, text in model.fields())
+    unknown = f'\n<p class="unknown">{html.escape(model.unknown)}</p>' if model.unknown else ""
+    return f'<h2>The model</h2>\n<table class="model">\n{rows}\n</table>{unknown}'
+
+
 def render_predictions(
-    predictions: Sequence[Prediction], model: str | os.PathLike[str], path: str | os.PathLike[str]
+    predictions: Sequence[Prediction], model: ModelInfo, path: str | os.PathLike[str]
 ) -> None:
-    """Write the page for ``predictions`` (made with the model file ``model``) to ``path``."""
+    """Write the page for ``predictions`` (made with the model ``model`` describes) to ``path``."""
     failed = sum(p.proba is None for p in predictions)
     summary = f"{len(predictions) - failed} image{'s' * (len(predictions) - failed != 1)} classified"
     if failed:
@@ -88,11 +99,12 @@ def render_predictions(
     cards = "\n".join(_card(p) for p in predictions)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Your digits, classified</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem;
        color: #222; }}
-.grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(17rem, 1fr)); gap: 1rem; }}
+.grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(min(17rem, 100%), 1fr)); gap: 1rem; }}
 .card {{ background: #f6f8fb; border: 1px solid #dde3ea; border-radius: 8px; padding: .8rem; }}
 .card.failed {{ background: #fdf3f2; border-color: #f0c8c4; }}
 .card h2 {{ font-size: .95rem; margin: 0 0 .5rem; overflow-wrap: anywhere; }}
@@ -111,12 +123,18 @@ table.bars {{ border-collapse: collapse; width: 100%; font-size: .75rem; }}
 .bars span {{ display: block; height: .6rem; min-width: 1px; background: #9db4cc; border-radius: 2px; }}
 .bars tr.top th, .bars tr.top td {{ font-weight: bold; color: #123; }}
 .bars tr.top span {{ background: #2b6cb0; }}
+table.model {{ border-collapse: collapse; font-size: .85rem; margin-bottom: .6rem; }}
+.model th {{ text-align: left; vertical-align: top; font-weight: normal; color: #666;
+             padding: .15rem 1rem .15rem 0; }}
+.model td {{ overflow-wrap: anywhere; padding: .15rem 0; }}
+.unknown {{ color: #a12a1e; font-size: .9rem; overflow-wrap: anywhere; }}
 </style></head><body>
 <h1>Your digits, classified</h1>
-<p><b>{summary}</b> (model: <code>{html.escape(str(model))}</code>). Each image is turned into what
-the network was trained on, an MNIST digit: grey, white ink on black, cropped to the ink, scaled to fit 20x20
-pixels and centred by its centre of mass in 28x28. The bars are the network's probability for each
-digit.</p>
+<p><b>{summary}</b>. Each image is turned into what the network was trained on, an MNIST digit:
+grey, white ink on black, cropped to the ink, scaled to fit 20x20 pixels and centred by its centre
+of mass in 28x28. The bars are the network's probability for each digit.</p>
+{_model_section(model)}
+<h2>Your digits</h2>
 <div class="grid">
 {cards}
 </div>

@@ -19,10 +19,11 @@ __all__ = ["choice_html", "run_link"]
 
 
 def run_link(files: RunFiles, page_path: str) -> str:
-    """The run's report, relative to the page, percent-encoded and escaped."""
+    """The run's report, relative to the page, percent-encoded and escaped; a long name (one folder
+    a column, "preset~best/hidden~64") may break after each "/" in a narrow table."""
     relative = os.path.relpath(files.report, Path(page_path).parent)
     href = urllib.parse.quote(Path(relative).as_posix(), safe="/~")
-    return f'<a href="{html.escape(href)}">{html.escape(files.folder)}</a>'
+    return f'<a href="{html.escape(href)}">{html.escape(files.folder).replace("/", "/<wbr>")}</a>'
 
 
 def _reason(comparison: Comparison) -> str:

@@ -15,36 +15,51 @@ import io
 import math
 import os
 from collections.abc import Mapping
-from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
+from matplotlib import ticker
+from matplotlib.figure import Figure
 
 from mnistflow.evaluation.report import drawn_loss
 from mnistflow.plumbing.files import write_text
 from mnistflow.sweeps.choice_section import choice_html, run_link
 from mnistflow.sweeps.compare import Comparison, RunResult, is_number, signed, text
 
-__all__ = ["plot_curves", "plot_metric_by_setting", "render_html", "write_page"]
+__all__ = ["DPI", "FONT_PT", "curves_figure", "metric_figure", "plot_curves", "plot_metric_by_setting",
+           "render_html", "write_page"]
 
 
 # --- figures --------------------------------------------------------------------------------------
 
+# Figures are saved at DPI and shown at their own size on a wide screen (the page's column, 72rem,
+# is wider than the widest, the curves): a point of text is DPI / 72 px there. The legends are set
+# in FONT_PT, matplotlib's size for ticks and axis labels: no text is under 10 * 100 / 72 = 14 px
+DPI = 100
+FONT_PT = 10
 
-def _png(fig: Any) -> str:
+
+def _png(fig: Figure) -> str:
     """A figure as base64 PNG (fixed metadata: the same figure gives the same bytes)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def plot_metric_by_setting(comparison: Comparison, column: str) -> str:
+class _PlainLog(ticker.LogFormatterSciNotation):
+    """A log axis's labels where matplotlib puts them, written 2.3 rather than 2.3 x 10^0."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
+def metric_figure(comparison: Comparison, column: str) -> Figure:
     """Validation accuracy against one swept setting, a line per combination of the other swept
-    settings; the chosen run ringed. Numbers on a numeric axis (logarithmic when they span a factor
-    of 10 or more), anything else in the table's order."""
+    settings; the chosen run ringed; the legend beside the axes. Numbers on a numeric axis
+    (logarithmic when they span a factor of 10 or more), anything else in the table's order."""
     runs = comparison.runs
     values = [r.files.settings[column] for r in runs]
     numeric = all(is_number(v) for v in values)
@@ -59,7 +74,7 @@ def plot_metric_by_setting(comparison: Comparison, column: str) -> str:
         value = run.files.settings[column]
         return float(value) if numeric else float(categories.index(text(value)))
 
-    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    fig, ax = plt.subplots(figsize=(6.4, 3.4), layout="constrained")
     for label, members in groups.items():
         members = sorted(members, key=x)
         ax.plot([x(r) for r in members], [r.val_accuracy for r in members], marker="o", label=label)
@@ -79,33 +94,51 @@ def plot_metric_by_setting(comparison: Comparison, column: str) -> str:
     ax.set_xlabel(column)
     ax.set_ylabel("validation accuracy")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    fig.legend(fontsize=FONT_PT, loc="outside right upper")  # beside: it hides no point
     ax.set_title(f"Validation accuracy by {column}")
-    return _png(fig)
+    return fig
 
 
-def plot_curves(comparison: Comparison) -> str:
-    """Every run's training loss and validation accuracy per epoch, the chosen run bold."""
-    fig, (loss, val) = plt.subplots(1, 2, figsize=(10, 3.8))
+def plot_metric_by_setting(comparison: Comparison, column: str) -> str:
+    """:func:`metric_figure` as base64 PNG."""
+    return _png(metric_figure(comparison, column))
+
+
+def curves_figure(comparison: Comparison) -> Figure:
+    """Every run's training loss and validation accuracy per epoch, the chosen run bold; the
+    legend below both, in as many columns as its labels leave room for."""
     chosen = comparison.ranking[0]
+    # (loss, note) per run: huge losses clipped, as matplotlib overflows on them, and the label says so
+    drawn = [drawn_loss(run.history["loss"]) for run in comparison.runs]
+    labels = [run.files.folder + " (chosen)" * (i == chosen) + drawn[i][1]
+              for i, run in enumerate(comparison.runs)]
+    # a label takes about 0.6 em a character and 4 em for its line and the gap, in a 720 pt figure
+    ncol = max(1, min(4, len(labels), int(720 / ((0.6 * max(map(len, labels)) + 4) * FONT_PT))))
+    legend_rows = math.ceil(len(labels) / ncol)
+    fig, (loss, val) = plt.subplots(1, 2, figsize=(10, 3.8 + 0.22 * legend_rows), layout="constrained")
     for i, run in enumerate(comparison.runs):
-        style = {"linewidth": 2.6, "zorder": 3} if i == chosen else {"linewidth": 1.0, "alpha": 0.75}
-        label = run.files.folder + (" (chosen)" if i == chosen else "")
-        drawn, note = drawn_loss(run.history["loss"])  # huge losses clipped: matplotlib overflows
-        loss.plot(run.history["epoch"], drawn, label=label + note, **style)
+        style = {"linewidth": 2.6, "zorder": 3} if i == chosen else {"linewidth": 1.2, "alpha": 0.8}
+        loss.plot(run.history["epoch"], drawn[i][0], label=labels[i], **style)
         val.plot(run.history["epoch"], run.history["val_accuracy"], **style)
     loss.set_yscale("log")
+    loss.yaxis.set_major_formatter(_PlainLog())
+    loss.yaxis.set_minor_formatter(_PlainLog(labelOnlyBase=False))
     loss.set_xlabel("epoch")
     loss.set_ylabel("training loss (cross-entropy)")
     val.set_xlabel("epoch")
     val.set_ylabel("validation accuracy")
     for ax in (loss, val):
         ax.grid(alpha=0.3)
-    fig.legend(fontsize=7, loc="lower center", ncol=min(3, len(comparison.runs)),
-               bbox_to_anchor=(0.5, -0.02 - 0.045 * math.ceil(len(comparison.runs) / 3)))
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # epochs: 1, 2, 3, not 1.25
+    fig.legend(fontsize=FONT_PT, loc="outside lower center", ncol=ncol)
     which = "The runs that trained" if comparison.failed else "All runs"
     fig.suptitle(f"{which}: training loss and validation accuracy per epoch")
-    return _png(fig)
+    return fig
+
+
+def plot_curves(comparison: Comparison) -> str:
+    """:func:`curves_figure` as base64 PNG."""
+    return _png(curves_figure(comparison))
 
 
 # --- the page -------------------------------------------------------------------------------------
@@ -173,29 +206,33 @@ def render_html(comparison: Comparison, figures: Mapping[str, str], path: str | 
                        for title, data in figures.items()) or "<p>None: no run trained.</p>"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sweep {html.escape(comparison.name)}: comparison</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem;
-       color: #222; }}
-.headline {{ display: flex; gap: 2rem; flex-wrap: wrap; }}
-.headline div {{ background: #f3f6fa; border-radius: 6px; padding: .6rem 1rem; }}
-.headline b {{ display: block; font-size: 1.6rem; }}
-table {{ border-collapse: collapse; margin: .5rem 0 1.5rem; }}
-td, th {{ border-bottom: 1px solid #ddd; padding: .2rem .6rem; text-align: right; }}
-td:nth-child(2), th:nth-child(2) {{ text-align: left; }}
+       color: #222; overflow-wrap: break-word; }}
+.headline {{ display: flex; gap: 1rem 2rem; flex-wrap: wrap; }}
+.headline div {{ background: #f3f6fa; border-radius: 6px; padding: .6rem 1rem; min-width: 0; }}
+.headline b {{ display: block; font-size: 1.6rem; overflow-wrap: anywhere; }}
+.scroll {{ overflow-x: auto; margin: .5rem 0 1.5rem; }} /* a wide table scrolls here, not the page */
+table {{ border-collapse: collapse; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: .2rem .45rem; text-align: right; }}
+th {{ font-size: .85rem; vertical-align: bottom; }}
+td {{ font-size: .9rem; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+td:nth-child(2), th:nth-child(2) {{ text-align: left; white-space: normal; }}
 tr.chosen {{ background: #fff3c4; font-weight: 600; }}
 tr.baseline td:nth-child(2)::after {{ content: " (baseline)"; font-weight: normal; color: #666; }}
-tr.failed td.failure {{ text-align: left; color: #b00020; }}
-img {{ max-width: 100%; }}
-code {{ font-size: .85rem; }}
+tr.failed td.failure {{ text-align: left; color: #b00020; white-space: normal; min-width: 14rem; }}
+img {{ max-width: 100%; height: auto; }}
+code {{ font-size: .85rem; overflow-wrap: anywhere; }}
 </style></head><body>
 <h1>Sweep {html.escape(comparison.name)}</h1>
 <p>{_intro(comparison)}</p>
 {choice_html(comparison, page_path, command)}
 <h2>Runs</h2>
-<table><tr>{"".join(f"<th>{h}</th>" for h in heads)}</tr>
+<div class="scroll"><table><tr>{"".join(f"<th>{h}</th>" for h in heads)}</tr>
 {chr(10).join(_rows(comparison, page_path))}
-</table>
+</table></div>
 <p>Sorted by validation accuracy; &Delta; is the difference from the baseline. Train seconds and peak
 memory are those of each train job, as the workflow measured them. Each run's name links to its own
 report.</p>

@@ -8,6 +8,7 @@
 - :mod:`~mnistflow.training.distort`      elastic and affine distortions, anew each epoch
 - :mod:`~mnistflow.training.prefetch`     the next epoch's distortions, made while this one trains
 - :mod:`~mnistflow.training.model_file`   ``model.npz``: weights and the recipe that made them
+- :mod:`~mnistflow.training.model_card`   a model in words: its recipe, and the data metrics.json records
 - :mod:`~mnistflow.training.training_log` ``training_log.csv``: one row per epoch
 - :mod:`~mnistflow.training.distortion_examples`  a few digits and their distortions, for the report
 - :mod:`~mnistflow.training.engine`       the fast engine: a batch's gradients on several threads
@@ -16,5 +17,5 @@ The recipe types come from :mod:`mnistflow.settings.presets`. The engine uses th
 (``network``, ``optimizers``), never the loop.
 """
 
-__all__ = ["batches", "distort", "distortion_examples", "engine", "model_file", "network", "optimizers",
-           "prefetch", "shifts", "train", "training_log"]
+__all__ = ["batches", "distort", "distortion_examples", "engine", "model_card", "model_file", "network",
+           "optimizers", "prefetch", "shifts", "train", "training_log"]
