@@ -22,6 +22,7 @@ def main() -> None:
     if (failed := read_failure(inp.model)) is not None:  # nothing to evaluate; say why
         result = failed_metrics(failed["failure"], config=snakemake.params.config, model=failed,
                                 files=files, seconds=seconds)
+        result["code"] = snakemake.params.made_by
         save_npz(snakemake.output.predictions, {"failed": np.array(failed["failure"])})
         write_json(snakemake.output.metrics, result)
         log.warning("no model to evaluate: training failed (%s) -> %s", failed["failure"],
@@ -37,6 +38,7 @@ def main() -> None:
         sizes={"train": len(data["y_train"]), "test": len(data["y_test"])},
         config=snakemake.params.config, model=meta, files=files, seconds=seconds,
     )
+    result["code"] = snakemake.params.made_by  # the code of each stage that made it
     save_npz(snakemake.output.predictions,
              {"y_true": data["y_test"], "y_pred": proba.argmax(axis=1), "proba": proba})
     write_json(snakemake.output.metrics, result)

@@ -170,10 +170,18 @@ def test_results_whose_snakemake_records_are_gone_are_not_called_up_to_date(
     # other settings: without its records Snakemake would call them up to date; the run stops instead
     result = finished_copy.snakemake("-n", "--config", "epochs=7", "preset=best", check=False)
     assert result.returncode != 0
-    assert "results/metrics.json was made with other settings than the current ones (preset: " \
+    assert "results/metrics.json was made with other settings or code than the current ones (preset: " \
            "'exercise' -> 'best'; epochs: 5 -> 7)" in " ".join(result.stdout.split())
     assert "run this command again with `-R train` added" in " ".join(result.stdout.split())
     planned = finished_copy.planned_jobs("--config", "epochs=7", "preset=best", "-R", "train")
     assert planned == {"train": 1, "evaluate": 1, "report": 1}
     result = finished_copy.snakemake("-n", "--config", "test_size=0.3", check=False)
     assert "`-R prepare` added" in " ".join(result.stdout.split())
+    # other code (the package first on PYTHONPATH, edited): the stage whose code changed
+    src = finished_copy / "src-copy"
+    shutil.copytree(ROOT / "src", src, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    with (src / "mnistflow/training/network.py").open("a") as fh:
+        fh.write("\n_EDITED = True\n")
+    result = finished_copy.snakemake("-n", env={"PYTHONPATH": str(src)}, check=False)
+    said = " ".join(result.stdout.split())
+    assert result.returncode != 0 and "code of train: '" in said and "`-R train` added" in said, said[-2000:]

@@ -21,6 +21,7 @@ rule evaluate:
     params:
         **code("evaluate"),
         config=get_recorded_config(),
+        made_by=get_code_of_stages(),  # recorded in metrics.json
         benchmarks=get_benchmarks(),
     script:
         "../../scripts/evaluate.py"

@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from mnistflow.own_digits.image_folder import image_files
-from mnistflow.plumbing.code_digest import files_digest
+from mnistflow.plumbing.code_digest import code_digest, files_digest
 from mnistflow.plumbing.errors import MnistflowError
 from mnistflow.settings.presets import TRAINING_KEYS
 from mnistflow.settings.presets import resolve as resolve_hyperparams
@@ -159,6 +159,14 @@ def recorded_settings(settings):
 def get_recorded_config():
     """The single run's settings as evaluate records them (recorded_settings)."""
     return recorded_settings(config)
+
+
+def get_code_of_stages():
+    """{stage: digest of its code} for the stages that made evaluate's inputs and for evaluate, which
+    metrics.json records (as `code`): with Snakemake's records gone, records.smk compares them with
+    the current code. A param of evaluate: a change in any of them reruns evaluate and report."""
+    scripts = {"fetch_mnist": "fetch", "prepare": "prepare", "train": "train", "evaluate": "evaluate"}
+    return {stage: code_digest(SCRIPTS / f"{script}.py") for stage, script in scripts.items()}
 
 
 def get_benchmarks():

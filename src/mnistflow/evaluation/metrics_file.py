@@ -68,6 +68,7 @@ METRICS_SCHEMA: dict[str, Any] = {
         "versions": _STRINGS,
         "git_commit": {"type": ["string", "null"]},
         "seconds": {"type": "object", "additionalProperties": _NUMBER},
+        "code": _STRINGS,  # digest of each stage's code that made it (the workflow's)
     },
 }
 
