@@ -62,8 +62,8 @@ def test_a_sweep_run_asks_for_the_time_of_its_own_recipe(finished_copy: Workflow
     # a row of many epochs of a wide network would be killed at the time limit of the config's recipe
     (finished_copy / "config/sweeps/long.tsv").write_text("epochs\thidden\n5\t256\n1000\t800\n")
     target = "results/sweeps/long/comparison.html"
-    (split,) = [job.output[0] for job in planned_jobs(finished_copy, target) if job.rule == "sweep_prepare"]
-    finished_copy.snakemake(split)  # the runs' split, whose size sizes their jobs
+    # the runs share the single run's split (the same data settings, made by the finished run),
+    # whose size sizes their jobs
     train = {job.wildcards: job.resources for job in planned_jobs(finished_copy, target)
              if job.rule == "sweep_train"}
     long = train["sweep=long, run=epochs~1000/hidden~800"]
