@@ -164,9 +164,18 @@ def get_recorded_config():
 def get_code_of_stages():
     """{stage: digest of its code} for the stages that made evaluate's inputs and for evaluate, which
     metrics.json records (as `code`): with Snakemake's records gone, records.smk compares them with
-    the current code. A param of evaluate: a change in any of them reruns evaluate and report."""
-    scripts = {"fetch_mnist": "fetch", "prepare": "prepare", "train": "train", "evaluate": "evaluate"}
-    return {stage: code_digest(SCRIPTS / f"{script}.py") for stage, script in scripts.items()}
+    the current code. A param of evaluate: a change in any of them reruns evaluate and report.
+    """
+    scripts = {
+        "fetch_mnist": "fetch",
+        "prepare": "prepare",
+        "train": "train",
+        "evaluate": "evaluate",
+    }
+    return {
+        stage: code_digest(SCRIPTS / f"{script}.py")
+        for stage, script in scripts.items()
+    }
 
 
 def get_benchmarks():

@@ -18,6 +18,7 @@ rule predict:
         mem_mb=get_mem_mb("predict"),
         runtime=get_runtime("predict"),
     params:
+        **code("predict"),
         folder=config["images"],
         # read if it exists, for the model's data and test accuracy when it describes this model:
         # a param, not an input, so predicting never needs evaluating (nor reruns after it)
@@ -25,6 +26,5 @@ rule predict:
         # names and contents of the images: an image added, removed or changed reruns the job
         # whatever its modification time; one merely touched does not
         images=get_images_digest,
-        **code("predict"),
     script:
         "../../scripts/predict.py"
