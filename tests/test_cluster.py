@@ -342,7 +342,8 @@ def test_a_sweep_runs_its_runs_as_slurm_jobs_with_the_bytes_of_a_local_sweep(
     result = on_cluster(wf, slurm, profile, SWEEP_TARGET)
     jobs = slurm.jobs(run_id(result.stdout))
     rules = sorted(job.rule for job in jobs)
-    assert rules == ["sweep_evaluate"] * 3 + ["sweep_prepare"] + ["sweep_train"] * 3, rules
+    # the runs' split has the config's data settings: the single run's prepare makes it, in its place
+    assert rules == ["prepare"] + ["sweep_evaluate"] * 3 + ["sweep_train"] * 3, rules
     assert {job.state for job in jobs} == {"COMPLETED"}
     assert all(job.cpus == 1 for job in jobs if job.rule == "sweep_train")  # runs side by side
     # the light rules run where Snakemake runs
