@@ -10,6 +10,7 @@ from mnistflow.data.split_file import load_split
 from mnistflow.evaluation.metrics import check_compatible, failed_metrics, metrics
 from mnistflow.plumbing.files import write_json
 from mnistflow.plumbing.npz_files import save_npz
+from mnistflow.plumbing.numerics import check_portable
 from mnistflow.plumbing.stage import log
 from mnistflow.training import network
 from mnistflow.training.model_file import load_model, read_failure
@@ -19,10 +20,12 @@ def main() -> None:
     inp = snakemake.input
     files = {"parquet": inp.parquet, "split": inp.split, "model": inp.model}
     seconds = stage_seconds(snakemake.params.benchmarks)
+    numerics = check_portable(snakemake.params.portable_numerics)  # what computes the predictions
     if (failed := read_failure(inp.model)) is not None:  # nothing to evaluate; say why
         result = failed_metrics(failed["failure"], config=snakemake.params.config, model=failed,
                                 files=files, seconds=seconds)
         result["code"] = snakemake.params.made_by
+        result["numerics"] = numerics
         save_npz(snakemake.output.predictions, {"failed": np.array(failed["failure"])})
         write_json(snakemake.output.metrics, result)
         log.warning("no model to evaluate: training failed (%s) -> %s", failed["failure"],
@@ -39,6 +42,7 @@ def main() -> None:
         config=snakemake.params.config, model=meta, files=files, seconds=seconds,
     )
     result["code"] = snakemake.params.made_by  # the code of each stage that made it
+    result["numerics"] = numerics  # the model's own are in result["model"]["numerics"]
     save_npz(snakemake.output.predictions,
              {"y_true": data["y_test"], "y_pred": proba.argmax(axis=1), "proba": proba})
     write_json(snakemake.output.metrics, result)

@@ -9,12 +9,14 @@ from mnistflow.own_digits.image_folder import image_files
 from mnistflow.own_digits.model_info import describe_model
 from mnistflow.own_digits.predict import classify, write_csv
 from mnistflow.own_digits.predict_page import render_predictions
+from mnistflow.plumbing.numerics import check_portable
 from mnistflow.plumbing.stage import log
 from mnistflow.training.model_file import load_model
 
 
 def main() -> None:
     inp, out = snakemake.input, snakemake.output
+    check_portable(snakemake.params.portable_numerics)
     params, meta = load_model(inp.model)
     model = describe_model(inp.model, meta, snakemake.params.metrics)
     files = image_files(snakemake.params.folder)  # the rule's `images` inputs; one message if none

@@ -6,6 +6,7 @@ without weights that says why, mnistflow.sweeps.failed_training); the single run
 
 from _workflow import run_stage
 from mnistflow.data.split_file import load_split
+from mnistflow.plumbing.numerics import check_portable
 from mnistflow.plumbing.stage import log
 from mnistflow.settings.presets import Hyperparams
 from mnistflow.sweeps.failed_training import Trained, save_trained, train_or_failure
@@ -16,17 +17,19 @@ from mnistflow.training.train import train
 
 def main() -> None:
     hp = Hyperparams(**snakemake.params.hyperparams)
+    numerics = check_portable(snakemake.params.portable_numerics)  # the model file records them
     data = load_split(snakemake.input.split, ["X_train", "Y_train"])
     # keep only what training needs: the test images are freed before the big buffers exist
     X = data.pop("X_train").astype(hp.dtype, copy=False)
     Y = data.pop("Y_train").astype(hp.dtype, copy=False)
     del data
-    log.info("training %s on %d rows with %d threads", hp, len(X), snakemake.threads)
+    log.info("training %s on %d rows with %d threads; BLAS %s (%s kernel), NumPy SIMD %s", hp, len(X),
+             snakemake.threads, numerics["blas"], numerics["blas_kernel"], " ".join(numerics["numpy_simd"]))
     if snakemake.params.get("record_failure", False):  # a sweep's run: divergence is a result
         trained = train_or_failure(X, Y, hp)
     else:
         trained = Trained(*train(X, Y, hp))
-    save_trained(snakemake.output.model, snakemake.output.history, trained, hp)
+    save_trained(snakemake.output.model, snakemake.output.history, trained, hp, numerics)
     # a few digits and distortions of them, for the report
     save_examples(snakemake.output.distortions,
                   make_examples(X, Y.argmax(axis=1), Distortions.of(hp), hp.seed))

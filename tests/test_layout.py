@@ -80,7 +80,8 @@ def test_the_engine_uses_the_maths_and_the_recipe_never_the_loop() -> None:
     outside = {dep for deps in engine.values() for dep in deps
                if not dep.startswith("mnistflow.training.engine")}
     assert outside <= {"mnistflow.training.network", "mnistflow.training.optimizers",
-                       "mnistflow.training.shifts", "mnistflow.settings.presets", "mnistflow.training"}
+                       "mnistflow.training.shifts", "mnistflow.training.blocks", "mnistflow.settings.presets",
+                       "mnistflow.training"}
 
 
 def test_no_module_imports_itself_back_through_others() -> None:

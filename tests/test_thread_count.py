@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 from mnistflow.data.prepare import split
 from mnistflow.data.sources import load_sample
 from mnistflow.settings.presets import PRESETS, Hyperparams
-from mnistflow.training.engine._gradients import block_rows
+from mnistflow.training.blocks import block_rows
 from mnistflow.training.train import train
 
 # the presets' recipes on 1,200 real digits, for an epoch or two: each run takes about a second

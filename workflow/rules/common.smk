@@ -38,6 +38,7 @@ os.environ.update(MNISTFLOW_PROJECT=str(PROJECT))
 if importlib.util.find_spec("mnistflow") is None:
     sys.path.insert(0, str(PROJECT / "src"))
 from mnistflow.plumbing.code_digest import module_digests
+from mnistflow.plumbing.numerics import PORTABLE
 from mnistflow.settings.schema import config_error, load_schema, numbers_as_written
 
 # The config is checked against workflow/schemas/config.schema.yaml (jsonschema, as Snakemake's
@@ -54,6 +55,12 @@ if error := config_error(config, SCHEMA_PATH, workflow.configfiles):
     raise error
 for key, spec in SCHEMA["properties"].items():
     config.setdefault(key, spec["default"])
+
+# portable_numerics: the BLAS kernel and NumPy's SIMD are chosen when the libraries load, so they are
+# set in the environment every job inherits (mnistflow.plumbing.numerics); each job then checks that
+# they took (a param of train, evaluate and predict, so a change reruns them).
+if config["portable_numerics"]:
+    os.environ.update(PORTABLE)
 
 # Snakemake starts every `script:` job as `<python> <script>` in bash without quoting the interpreter
 # (snakemake/script/__init__.py, 9.27), so a space in its path breaks each job: stop before the first.

@@ -23,5 +23,6 @@ rule evaluate:
         config=get_recorded_config(),
         made_by=get_code_of_stages(),  # recorded in metrics.json
         benchmarks=get_benchmarks(),
+        portable_numerics=config["portable_numerics"],
     script:
         "../../scripts/evaluate.py"

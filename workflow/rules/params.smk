@@ -152,7 +152,7 @@ def recorded_settings(settings):
     setting that made none of the inputs (another source's, `images`) reruns neither evaluate nor
     report.
     """
-    keys = [*data_keys(), "preset", *TRAINING_KEYS]
+    keys = [*data_keys(), "preset", *TRAINING_KEYS, "portable_numerics"]
     return {**fetch_settings(settings), **{key: settings[key] for key in keys}}
 
 

@@ -20,6 +20,7 @@ rule predict:
     params:
         **code("predict"),
         folder=config["images"],
+        portable_numerics=config["portable_numerics"],
         # read if it exists, for the model's data and test accuracy when it describes this model:
         # a param, not an input, so predicting never needs evaluating (nor reruns after it)
         metrics=rules.evaluate.output.metrics,

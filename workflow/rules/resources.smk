@@ -11,6 +11,8 @@
 # runs the script), about 170 MB each: that is part of the fixed memory of the non-local stages.
 import math
 
+from mnistflow.training.blocks import MAX_TRAIN_THREADS, blocks_of
+
 MEM_HEADROOM = 1.5
 RUNTIME_HEADROOM = 3
 # minutes: a short limit still schedules quickly, and covers a slow start
@@ -57,6 +59,33 @@ def get_runtime(stage):
         return runtime_minutes(fixed + per_mb * input.size_mb, attempt)
 
     return runtime
+
+
+def get_train_threads(hyperparams):
+    """threads of a training job: one per block of its batches (mnistflow.training.blocks), at most
+    MAX_TRAIN_THREADS; ``hyperparams`` is a function of the job's wildcards, as for
+    get_train_runtime. A full batch is all the rows to fit on, known exactly only once the split
+    is made: the data settings' count of them serves here (the thread count changes only the
+    time, not the weights)."""
+
+    def threads(wildcards):
+        recipe = hyperparams(wildcards)
+        batch = recipe["batch_size"] or expected_fit_rows(recipe["validation_fraction"])
+        return min(MAX_TRAIN_THREADS, blocks_of(batch))
+
+    return threads
+
+
+def expected_fit_rows(validation_fraction):
+    """The training rows of the configured data, less the validation share: the sample's 5,000
+    digits or MNIST's 70,000 (60,000 in its original train part)."""
+    if config["source"] == "sample":
+        train = 5000 * (1 - config["test_size"])
+    elif config["split"] == "original":
+        train = 60000
+    else:
+        train = 70000 * (1 - config["test_size"])
+    return max(1, int(train * (1 - validation_fraction)))
 
 
 def get_train_runtime(hyperparams):

@@ -43,9 +43,9 @@ use rule train as sweep_train with:
         "logs/sweeps/{sweep}/{run}/train.log",
     benchmark:
         "logs/benchmarks/sweeps/{sweep}/{run}/train.tsv"
-    # one thread each, so that --cores N trains N runs at once without oversubscribing the cores;
-    # a run's weights depend on its thread count in the last bits (docs/sweeps.md); change it with
-    # --set-threads sweep_train=2
+    # one thread each: --cores N trains N runs at once, which gains more than threads within a run
+    # (a run's weights do not depend on its thread count: --set-threads sweep_train=2 changes only
+    # the time, and the chosen run, run again as the single run, gives the same model)
     threads: 1
     # the time limit of the run's own recipe (its row's epochs and hidden units), not the single run's
     resources:

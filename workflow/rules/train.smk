@@ -12,20 +12,18 @@ rule train:
         "logs/benchmarks/train.tsv"
     conda:
         "../../environment.yml"
-    # Snakemake caps this at --cores and sets OMP/OPENBLAS_NUM_THREADS to it; training then runs that
-    # many worker threads, each with single-threaded BLAS (mnistflow.training.engine._workers), so parallel jobs
-    # never oversubscribe the cores. On a cluster it is the job's CPU count, which nothing caps (a
-    # job asking for more CPUs than a node has stays PENDING for ever), and the thread count changes
-    # the last bits of the weights. So 2, the same on every machine: any node and any laptop has
-    # them, a local run and a cluster run give the same bytes, and a sweep gains more from running
-    # its trainings side by side than from more threads each. More: --set-threads train=N (the same
-    # N wherever results are compared).
-    threads: 2
+    # As many as the recipe can use: one per block of a batch (mnistflow.training.blocks): 2 for
+    # mini-batches of 64 to 8,192 rows and the sample's full batch, 8 for full MNIST's. Snakemake caps this at --cores and sets
+    # OPENBLAS_NUM_THREADS to it; training runs that many worker threads, each with single-threaded
+    # BLAS (mnistflow.training.engine._workers). On a cluster it is the job's CPU count. The weights
+    # are the same bytes at any thread count, so --set-threads train=N changes only the time.
+    threads: get_train_threads(get_hyperparams)
     resources:
         mem_mb=get_mem_mb("train"),
         runtime=get_train_runtime(get_hyperparams),
     params:
         **code("train"),
         hyperparams=get_hyperparams,
+        portable_numerics=config["portable_numerics"],
     script:
         "../../scripts/train.py"

@@ -31,6 +31,10 @@ _SHARE = {"type": "number", "minimum": 0, "maximum": 1}
 _COUNT = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 
 _STRINGS = {"type": "object", "additionalProperties": {"type": ["string", "null"]}}
+# mnistflow.plumbing.numerics.numerics(): the BLAS, its kernel and NumPy's SIMD features
+_NUMERICS = {"type": "object", "properties": {
+    "blas": {"type": ["string", "null"]}, "blas_kernel": {"type": ["string", "null"]},
+    "numpy_simd": {"type": "array", "items": {"type": "string"}}, "portable": {"type": "boolean"}}}
 
 
 # What :func:`metrics` writes and the report reads (JSON Schema): a metrics.json edited by hand or
@@ -63,12 +67,13 @@ METRICS_SCHEMA: dict[str, Any] = {
             "type": "object",  # what the sweep comparison reads of it
             "properties": {"patience": _COUNT,
                            "validation_fraction": _SHARE},
-        }}},
+        }, "numerics": _NUMERICS}},
         "sha256": _STRINGS,
         "versions": _STRINGS,
         "git_commit": {"type": ["string", "null"]},
         "seconds": {"type": "object", "additionalProperties": _NUMBER},
         "code": _STRINGS,  # digest of each stage's code that made it (the workflow's)
+        "numerics": _NUMERICS,  # what computed the predictions (the model's own: model.numerics)
     },
 }
 
@@ -81,7 +86,7 @@ FAILED_SCHEMA: dict[str, Any] = {
     "properties": {
         "failed": {"type": "string", "minLength": 1, "pattern": "^[^\\n]*$"},
         **{key: METRICS_SCHEMA["properties"][key]
-           for key in ("config", "model", "sha256", "versions", "git_commit", "seconds")},
+           for key in ("config", "model", "sha256", "versions", "git_commit", "seconds", "numerics")},
     },
 }
 

@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from mnistflow.plumbing.files import atomic_path, write_text
+from mnistflow.plumbing.numerics import describe
 from mnistflow.training.distortion_examples import Examples
 from mnistflow.training.model_card import data_summary, evaluated_model
 from mnistflow.training.shifts import image_side
@@ -155,6 +156,8 @@ def _tables(metrics: Mapping[str, Any]) -> tuple[str, str]:
         f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(str(v))}</code></td></tr>"
         for k, v in [*metrics["sha256"].items(), *metrics["versions"].items(),
                      ("git commit", metrics.get("git_commit")),
+                     ("numerics of train", describe(metrics.get("model", {}).get("numerics"))),
+                     ("numerics of evaluate", describe(metrics.get("numerics"))),
                      *((f"{s} seconds", f"{t:.2f}") for s, t in metrics["seconds"].items())]
     )
     return config_rows, prov_rows
@@ -196,7 +199,8 @@ def render_html(
     config_rows, prov_rows = _tables(metrics)
     page = _HEAD.format(title="report") + f"""<h1>MNIST two-layer network</h1>
 <p>Model: {html.escape(evaluated_model(metrics))}.<br>
-Data: {html.escape(data_summary(metrics))}.</p>
+Data: {html.escape(data_summary(metrics))}.<br>
+Computed by: {html.escape(describe(metrics["model"].get("numerics")))}.</p>
 <div class="headline">
 <div>test accuracy<b>{test['accuracy']:.2%}</b></div>
 <div>test loss<b>{test['loss']:.4f}</b></div>

@@ -7,9 +7,10 @@
 - :mod:`~mnistflow.plumbing.supervisor`   a job ends when the process that started it is gone
 - :mod:`~mnistflow.plumbing.code_digest`  digest of a stage's code, and of files from outside
 - :mod:`~mnistflow.plumbing.versions`     library versions and the git commit of a result
+- :mod:`~mnistflow.plumbing.numerics`     the BLAS kernel and SIMD that computed a result; pinning them
 
 Importing this part loads no NumPy (only ``npz_files`` needs it), so the workflow can use it while
 Snakemake parses the rules.
 """
 
-__all__ = ["code_digest", "errors", "files", "npz_files", "stage", "supervisor", "versions"]
+__all__ = ["code_digest", "errors", "files", "npz_files", "numerics", "stage", "supervisor", "versions"]

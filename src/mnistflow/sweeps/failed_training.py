@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -50,11 +51,12 @@ def train_or_failure(X: np.ndarray, Y: np.ndarray, hp: Hyperparams) -> Trained:
 
 
 def save_trained(model: str | os.PathLike[str], history: str | os.PathLike[str], trained: Trained,
-                 hp: Hyperparams) -> None:
-    """The model file (weights, or the failure and no weights) and the training log of a run."""
+                 hp: Hyperparams, numerics: Mapping[str, Any] | None = None) -> None:
+    """The model file (weights, or the failure and no weights) and the training log of a run;
+    ``numerics``: what computed them (:func:`mnistflow.plumbing.numerics.numerics`)."""
     if trained.params is None:
         assert trained.failure, "a run without weights says why"
         save_failure(model, hp, trained.failure)
     else:
-        save_model(model, trained.params, hp)
+        save_model(model, trained.params, hp, numerics)
     write_history(history, trained.history)

@@ -12,10 +12,11 @@
 - :mod:`~mnistflow.training.training_log` ``training_log.csv``: one row per epoch
 - :mod:`~mnistflow.training.distortion_examples`  a few digits and their distortions, for the report
 - :mod:`~mnistflow.training.engine`       the fast engine: a batch's gradients on several threads
+- :mod:`~mnistflow.training.blocks`       how the engine cuts a batch, and so how many threads it uses
 
 The recipe types come from :mod:`mnistflow.settings.presets`. The engine uses the maths
 (``network``, ``optimizers``), never the loop.
 """
 
-__all__ = ["batches", "distort", "distortion_examples", "engine", "model_card", "model_file", "network",
-           "optimizers", "prefetch", "shifts", "train", "training_log"]
+__all__ = ["batches", "blocks", "distort", "distortion_examples", "engine", "model_card", "model_file",
+           "network", "optimizers", "prefetch", "shifts", "train", "training_log"]

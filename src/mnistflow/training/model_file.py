@@ -2,7 +2,9 @@
 hyperparameters that made them, in a plain ``.npz`` (no pickle).
 
 Arrays: ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, K), ``b2`` (K,) in float32 or float64, and ``meta``,
-a 0-d string array holding one JSON text: ``{"architecture": {...}, "hyperparams": {...}}``.
+a 0-d string array holding one JSON text: ``{"architecture": {...}, "hyperparams": {...},
+"numerics": {...}}`` (the last: the BLAS kernel and SIMD that computed the weights, not their
+thread count, which changes nothing).
 
 A sweep records a training that failed (it diverged) as its run's outcome: that model file holds
 ``meta`` alone, ``{"failure": "<why, in one line>", "hyperparams": {...}}``, and no weights, so
@@ -43,9 +45,13 @@ _MAGIC = ((b"\x93NUMPY", "a single NumPy array (.npy)"), (b"\x89PNG", "a PNG ima
           (b"\x80\x04", "a Python pickle"), (b"\x80\x05", "a Python pickle"))
 
 
-def save_model(path: str | os.PathLike[str], params: network.Params, hp: Hyperparams) -> None:
-    """Weights plus the hyperparameters (as JSON in a string array) in one deterministic .npz."""
+def save_model(path: str | os.PathLike[str], params: network.Params, hp: Hyperparams,
+               numerics: Mapping[str, Any] | None = None) -> None:
+    """Weights plus the hyperparameters (as JSON in a string array) in one deterministic .npz; with
+    ``numerics``, what computed them too (:func:`mnistflow.plumbing.numerics.numerics`)."""
     meta = {"architecture": _architecture(params), "hyperparams": asdict(hp)}
+    if numerics is not None:
+        meta["numerics"] = dict(numerics)
     save_npz(path, {**params, "meta": np.array(json.dumps(meta, sort_keys=True))})
 
 

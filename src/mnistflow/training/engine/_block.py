@@ -1,8 +1,9 @@
 """One block of a batch: the worker's buffers it is computed in, and its share of the gradient.
 
-A block is at most BLOCK_ROWS rows, few enough that its (rows, H) buffers stay in the worker's cache
-(4 MB in float32 for 256 hidden units); :class:`~mnistflow.training.engine._gradients.Gradients` cuts a
-batch into blocks and adds their gradients up in block order.
+A block is at most :data:`~mnistflow.training.blocks.BLOCK_ROWS` rows, few enough that its (rows, H)
+buffers stay in the worker's cache (4 MB in float32 for 256 hidden units);
+:class:`~mnistflow.training.engine._gradients.Gradients` cuts a batch into blocks and adds their
+gradients up in block order.
 """
 
 from __future__ import annotations
@@ -16,12 +17,7 @@ from mnistflow.training import network
 from mnistflow.training.engine._gather import Gather
 from mnistflow.training.shifts import ShiftFrame, image_side
 
-__all__ = ["BLOCK_ROWS", "Block", "Scratch", "block_gradients"]
-
-
-# rows a worker handles at once: its (rows, H) buffers stay in cache
-BLOCK_ROWS = 4096
-
+__all__ = ["Block", "Scratch", "block_gradients"]
 
 
 @dataclass

@@ -6,10 +6,10 @@ the same maths in another order of work:
 - The batch is cut into blocks small enough to stay in cache (``_block``); a free worker
   (``_workers``) takes the next block (a core slowed by another process just does fewer), and every
   block writes its own gradient. Then the workers add them up in block order, each its own rows of
-  every gradient (``_block_grads``). The cut depends on the batch alone (:func:`block_rows`), so
-  the result depends neither on which thread did what nor on how many threads there are: it is
-  bit-identical from run to run and at any thread count. The dropout mask of the whole batch is drawn up front from the one
-  generator.
+  every gradient (``_block_grads``). The cut depends on the batch alone
+  (:func:`mnistflow.training.blocks.block_rows`), so the result depends neither on which thread did
+  what nor on how many threads there are: it is bit-identical from run to run and at any thread
+  count. The dropout mask of the whole batch is drawn up front from the one generator.
 - Every buffer is allocated once and the products write into it (``out=``): an epoch allocates
   nothing big.
 - A mini-batch's inputs come as rows still to gather (``_gather.Gather``): each worker gathers (and
@@ -28,30 +28,15 @@ import numpy as np
 
 from mnistflow.settings.presets import Hyperparams
 from mnistflow.training import network
-from mnistflow.training.engine._block import BLOCK_ROWS, Block, Scratch, block_gradients
+from mnistflow.training.blocks import BLOCK_ROWS, block_rows
+from mnistflow.training.engine._block import Block, Scratch, block_gradients
 from mnistflow.training.engine._block_grads import BlockGrads
 from mnistflow.training.engine._columns import fold_weights, live_columns, restrict_columns
 from mnistflow.training.engine._flat import Layout, Part
 from mnistflow.training.engine._gather import Gather
-from mnistflow.training.engine._workers import MIN_ROWS_PER_WORKER, Workers
+from mnistflow.training.engine._workers import Workers
 
-__all__ = ["Batch", "Gradients", "block_rows"]
-
-
-def block_rows(batch: int, block: int = BLOCK_ROWS) -> int:
-    """Rows per block of a batch of ``batch`` rows: at most ``block``, in equal blocks.
-
-    The cut depends on the batch alone, never on the number of workers: the blocks' gradients, added
-    up in block order, and so the weights, are the same bytes whatever the thread count. A batch of
-    at least two workers' worth of rows (``2 * MIN_ROWS_PER_WORKER``) is cut into an even number of
-    blocks, so that two workers, the most common count, finish together on a quiet machine (56,000
-    rows: 14 blocks of 4,000, not 13 of 4,096 and one of 2,752; a mini-batch of 256: two of 128).
-    This is the cut two workers always made, so two-thread results are what they were.
-    """
-    count = -(-batch // block)  # blocks
-    if batch >= 2 * MIN_ROWS_PER_WORKER:
-        count += count % 2
-    return -(-batch // count)
+__all__ = ["Batch", "Gradients"]
 
 
 class Batch(NamedTuple):

@@ -24,10 +24,9 @@ from typing import TypeVar
 import numpy as np
 from threadpoolctl import threadpool_info
 
-__all__ = ["Workers", "blas_threads", "workers_for"]
+from mnistflow.training.blocks import MIN_ROWS_PER_WORKER
 
-# below this many rows per thread, splitting a batch over threads costs more than it saves
-MIN_ROWS_PER_WORKER = 32
+__all__ = ["Workers", "blas_threads", "workers_for"]
 
 T = TypeVar("T")
 
