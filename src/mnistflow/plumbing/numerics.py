@@ -21,6 +21,7 @@ not there.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -36,9 +37,9 @@ PORTABLE = {"OPENBLAS_CORETYPE": PORTABLE_KERNEL, "NPY_ENABLE_CPU_FEATURES": "X8
 def _numpy_simd() -> list[str]:
     """NumPy's baseline SIMD features and the dispatched ones its loops use on this CPU."""
     try:
-        from numpy._core import _multiarray_umath as umath  # NumPy 2
-    except ImportError:  # pragma: no cover - NumPy 1.26
-        from numpy.core import _multiarray_umath as umath  # type: ignore[no-redef]
+        umath = importlib.import_module("numpy._core._multiarray_umath")  # NumPy 2
+    except ImportError:  # NumPy 1.26
+        umath = importlib.import_module("numpy.core._multiarray_umath")
     used = [name for name in umath.__cpu_dispatch__ if umath.__cpu_features__.get(name)]
     return [*umath.__cpu_baseline__, *used]
 
