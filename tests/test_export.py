@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +17,7 @@ import onnx
 import onnxruntime
 import pytest
 
-from conftest import Workflow
+from conftest import ROOT, Workflow
 from mnistflow.__main__ import main
 from mnistflow.data.split_file import load_split
 from mnistflow.own_digits.onnx_file import INPUT, OPSET, OUTPUT
@@ -53,6 +55,22 @@ def test_onnxruntime_gives_numpys_probabilities_and_the_same_accuracy_on_the_tes
     assert accuracy == np.mean(network.predict(params, X) == y)
     metrics = json.loads((_finished_once / "results/metrics.json").read_text())
     assert accuracy == pytest.approx(metrics["test"]["accuracy"], abs=1e-12)
+
+
+def test_the_three_lines_of_the_docs_run_as_written(
+    exported: Path, _finished_once: Workflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = (ROOT / "docs" / "onnx.md").read_text(encoding="utf-8")
+    section = page.split("\n## Run it with onnxruntime\n", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```python\n(.*?)```", section, re.S)
+    assert block and len([line for line in block.group(1).splitlines() if line]) == 3
+    (tmp_path / "results").mkdir()
+    shutil.copy(exported, tmp_path / "results/model.onnx")
+    monkeypatch.chdir(tmp_path)
+    X = load_split(_finished_once.split, ["X_test"])["X_test"][:5]
+    scope: dict[str, object] = {"X": X}
+    exec(compile(block.group(1), "docs/onnx.md", "exec"), scope)
+    assert getattr(scope["probabilities"], "shape", None) == (5, 10)
 
 
 @pytest.mark.parametrize("rows", [1, 3], ids=["one-row", "three-rows"])
