@@ -10,7 +10,8 @@ each a folder whose ``__init__`` maps it:
   :mod:`mnistflow.training.engine`
 - :mod:`mnistflow.evaluation`  ``results/metrics.json`` and the self-contained ``results/report.html``
 - :mod:`mnistflow.sweeps`      sweep tables, and the page that compares their runs
-- :mod:`mnistflow.own_digits`  your own digit images, preprocessed like MNIST's and classified
+- :mod:`mnistflow.own_digits`  your own digit images, preprocessed like MNIST's and classified; the
+  model as an ONNX graph
 - :mod:`mnistflow.settings`    what a user can set (the schema's checks, the presets), NumPy-free
 - :mod:`mnistflow.plumbing`    errors, whole-or-nothing files, the stage runner, provenance, NumPy-free
 

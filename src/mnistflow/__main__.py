@@ -1,7 +1,9 @@
-"""The ``mnistflow`` command: classify your own digit images with a trained model.
+"""The ``mnistflow`` command: classify your own digit images with a trained model, or export it.
 
     mnistflow predict results/model.npz IMAGE... [--metrics PATH]
+    mnistflow export results/model.npz results/model.onnx [--metrics PATH]
 
+``predict``
 prints which model answers (its file and sha256, its recipe, and the data it was trained on and its
 test accuracy when the metrics.json beside it, or at ``--metrics``, belongs to it; else a line says
 why these are unknown), an empty line, then one line per image: the answer and the next two
@@ -10,6 +12,10 @@ printed so that none can split a line (:func:`~mnistflow.own_digits.image_folder
 Exit status: 0 when at least one image was classified (a line says why each other one could not
 be), 1 when none could be (or the model was refused: a file that is no model file made by train
 gets one line saying what it is), 2 for a usage error.
+
+``export`` writes the network as an ONNX graph (:mod:`~mnistflow.own_digits.onnx_file`), whole or not
+at all, and prints which model it holds and what the graph takes and gives. Exit status: 0 when
+written, 1 when not (one line says why), 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -41,6 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--metrics", metavar="PATH",
                          help="the metrics.json of the model, for its data and test accuracy "
                          "(default: metrics.json in the model's folder, if there is one)")
+    export = commands.add_parser(
+        "export", help="write the network as an ONNX graph, for any ONNX runtime",
+        description="Write the network as an ONNX graph: input N x 784 float32, each pixel "
+        "/ 255 as in training; output the ten probabilities. Needs pip install 'mnistflow[onnx]'.",
+    )
+    export.add_argument("model", metavar="MODEL", help="a model file written by the workflow "
+                        "(results/model.npz)")
+    export.add_argument("output", metavar="OUTPUT", help="the ONNX file to write (results/model.onnx)")
+    export.add_argument("--metrics", metavar="PATH",
+                        help="the metrics.json of the model, whose data and test accuracy the ONNX "
+                        "file then records (default: metrics.json in the model's folder, if there is one)")
     return parser
 
 
@@ -94,11 +111,37 @@ def predict(model: str, arguments: Sequence[str], metrics: str | None = None) ->
     return 0 if any(p.error is None for p in predictions) else 1
 
 
+def export(model: str, output: str, metrics: str | None = None) -> int:
+    """Write the model as an ONNX graph at ``output`` and print what it holds; 0 when written, else 1.
+    ``metrics``: the model's metrics.json (default: the one beside it)."""
+    from mnistflow.own_digits.image_folder import printable_name
+    from mnistflow.own_digits.model_info import describe_model
+    from mnistflow.own_digits.onnx_file import INPUT, OPSET, OUTPUT, write_onnx
+    from mnistflow.training.model_file import load_model
+
+    try:
+        if Path(output).resolve() == Path(model).resolve():
+            raise DataError(output, "this is the model file; name another file for the ONNX graph")
+        params, meta = load_model(model)
+        info = describe_model(model, meta, metrics or Path(model).parent / "metrics.json")
+        write_onnx(output, params, info)
+    except MnistflowError as exc:
+        print(f"mnistflow export: error: {_line(exc)}", file=sys.stderr)
+        return 1
+    print("\n".join(info.lines()))
+    n_in, n_out = params["W1"].shape[0], params["W2"].shape[1]
+    print(f"\nwrote {printable_name(output)}: ONNX opset {OPSET}; input {INPUT}, N x {n_in} float32, "
+          f"each pixel / 255; output {OUTPUT}, N x {n_out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     args = _parser().parse_args(argv)
     if args.command == "predict":
         return predict(args.model, args.images, args.metrics)
+    if args.command == "export":
+        return export(args.model, args.output, args.metrics)
     raise AssertionError(args.command)  # argparse allows only the commands above
 
 

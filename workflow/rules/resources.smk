@@ -31,6 +31,8 @@ SIZING = {
     "report": (150, 1.0, 30, 0.2),
     # input: the model and the images (not measured: as report)
     "predict": (300, 2.0, 30, 1.0),
+    # input: the model and its metrics.json (not measured: as predict, whose model it also reads)
+    "export_onnx": (300, 2.0, 30, 1.0),
 }
 
 
