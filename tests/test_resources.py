@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import pytest
 
-from conftest import ROOT, Workflow
+from conftest import ROOT, Workflow, first_fast
 
 
 class PlannedJob(NamedTuple):
@@ -73,3 +73,23 @@ def test_a_sweep_run_asks_for_the_time_of_its_own_recipe(finished_copy: Workflow
     assert long["runtime"] == single["runtime"]
     assert int(long["runtime"]) > int(default["runtime"])
     assert long["mem_mb"] == default["mem_mb"] == single["mem_mb"]  # memory follows the input's size
+
+
+@pytest.mark.parametrize(
+    ("settings", "threads"),
+    first_fast([((), 2), (("source=openml",), 8), (("batch_size=32",), 1), (("preset=best",), 2),
+                (("preset=best", "batch_size=20000"), 6)],
+               ["sample-full-batch", "full-mnist-full-batch-capped", "small-batches", "best", "big-batches"],
+               fast=2),
+)
+def test_training_asks_for_one_thread_per_block_of_its_batches(
+    finished_copy: Workflow, settings: tuple[str, ...], threads: int
+) -> None:
+    # 4,000 rows: 2 blocks; 32: 1; 256: 2; 20,000 (the sample's 3,600 fit rows as a batch's size
+    # bound only the job's threads): 6 blocks of 3,334; full MNIST's 56,000: 14, at most 8
+    args = ("--config", *settings) if settings else ()
+    # --cores 16: Snakemake caps a job's threads at --cores (a dry run counts as local)
+    out = finished_copy.snakemake("--cores", "16", "-n", "-F", "results/model.npz", *args).stdout
+    body = out[out.index("rule train:"):].split("\n\n", 1)[0]
+    found = re.search(r"(?m)^    threads: (\d+)$", body)
+    assert (int(found.group(1)) if found else 1) == threads, body

@@ -503,6 +503,22 @@ def test_a_sweep_reruns_only_what_its_table_changed(tiny_sweep: Workflow, tmp_pa
     assert wf.planned_jobs("--configfile", best)["train"] == 1
 
 
+@pytest.mark.slow
+def test_the_chosen_run_run_again_as_the_single_run_gives_the_same_model(
+    tiny_sweep: Workflow, tmp_path: Path
+) -> None:
+    # the sweep trained each run on one thread; the single run takes the threads its recipe can use
+    wf = Workflow(tmp_path / "wf")
+    shutil.copytree(tiny_sweep.path, wf.path, symlinks=True)
+    root = wf / "results/sweeps/tiny"
+    best = yaml.safe_load((root / "best.yaml").read_text())
+    chosen = root / f"learning_rate~{folder_value(best['learning_rate'])}" / "model.npz"
+    wf.snakemake("--cores", "3", "results/model.npz", "--configfile", str(root / "best.yaml"))
+    assert "with 3 threads" not in (wf / "logs/train.log").read_text()  # capped: 2 blocks
+    assert "with 2 threads" in (wf / "logs/train.log").read_text()
+    assert (wf / "results/model.npz").read_bytes() == chosen.read_bytes()
+
+
 # --- end to end: a sweep with a failed row --------------------------------------------------------
 
 # two rows that train and one whose training diverges at epoch 2 of 2 (exercise recipe, the sample)
