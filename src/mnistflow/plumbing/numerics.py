@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mnistflow.plumbing.errors import ConfigError
@@ -52,7 +53,11 @@ def numerics() -> dict[str, Any]:
     import numpy  # noqa: F401  # loads the BLAS that threadpoolctl then finds
     from threadpoolctl import threadpool_info
 
-    blas = next((lib for lib in threadpool_info() if lib.get("user_api") == "blas"), None)
+    # NumPy's own (its wheels keep it in numpy.libs/ or numpy/.dylibs/): SciPy, under
+    # scikit-learn, may have loaded an OpenBLAS of its own as well
+    found = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    own = [lib for lib in found if any(p.startswith("numpy") for p in Path(lib["filepath"]).parts[-3:-1])]
+    blas = (own or found or [None])[0]
     return {
         "blas": None if blas is None else f"{blas['internal_api']} {blas['version']}",
         "blas_kernel": None if blas is None else blas.get("architecture"),
