@@ -2,7 +2,9 @@
 off-centre, in colour, with alpha, JPEG-compressed, as a scan or photo would be.
 
 Used by tests/test_images.py (the network must answer the same for a rendered digit as for the
-original 28x28 one) and by tests/make_example_images.py (the example images in examples/images/).
+original 28x28 one), tests/test_photos.py and benchmarks/bench_photos.py (:func:`paper_photo`: a
+digit photographed on paper under uneven light) and by tests/make_example_images.py (the example
+images in examples/images/).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import io
 import numpy as np
 from PIL import Image, ImageFilter
 
-__all__ = ["jpeg", "larger", "on_canvas", "on_paper", "photo", "transparent", "user_image"]
+__all__ = ["PAPERS", "jpeg", "larger", "lit_unevenly", "on_canvas", "on_paper", "paper_photo", "photo",
+           "transparent", "user_image"]
 
 
 def larger(digit: np.ndarray, size: int = 200) -> Image.Image:
@@ -67,3 +70,42 @@ def user_image(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     image = on_paper(larger(digit, 200), ink=(30, 40, 140), paper=(250, 245, 225))
     left, top = int(rng.integers(0, 160)), int(rng.integers(0, 100))
     return jpeg(on_canvas(image, (360, 300), (left, top)), quality=70)
+
+
+# (ink, paper) of paper_photo: black, dark blue and pencil grey on white, cream and light blue paper
+PAPERS: list[tuple[tuple[int, int, int], tuple[int, int, int]]] = [
+    ((20, 20, 25), (250, 250, 248)), ((25, 35, 120), (248, 238, 210)), ((70, 70, 75), (215, 228, 245)),
+]
+
+
+def lit_unevenly(image: Image.Image, rng: np.random.Generator, dark: float = 0.5,
+                 shadow: float = 0.5) -> Image.Image:
+    """An RGB image as photographed under uneven light: the light falls off linearly across the page
+    in a random direction (to ``dark`` of full at the far side) and a soft round shadow (a gaussian
+    blob, ``shadow`` deep at its centre, a fifth to a third of the shorter side wide) lies somewhere
+    on it; ink and paper alike are multiplied by the light, then gaussian noise (sd 5) is added."""
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float64)  # (h, w, 3)
+    h, w = rgb.shape[:2]
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)  # (h, w) each, in [0, 1)
+    angle = rng.uniform(0, 2 * np.pi)
+    along = x * np.cos(angle) + y * np.sin(angle)  # (h, w) distance along the light's fall-off
+    along = (along - along.min()) / np.ptp(along)
+    light = 1 - (1 - dark) * along  # (h, w) 1 at the bright side, ``dark`` at the far side
+    cy, cx = rng.uniform(0.2, 0.8) * h / max(h, w), rng.uniform(0.2, 0.8) * w / max(h, w)
+    sigma = rng.uniform(0.2, 0.33) * min(h, w) / max(h, w)
+    light *= 1 - shadow * np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * sigma**2))  # (h, w)
+    shot = rgb * light[..., None] + rng.normal(0, 5, rgb.shape)  # (h, w, 3)
+    return Image.fromarray(np.clip(np.rint(shot), 0, 255).astype(np.uint8))
+
+
+def paper_photo(digit: np.ndarray, rng: np.random.Generator, size: int | None = None) -> Image.Image:
+    """A digit written on paper and photographed (RGB): 200-400 px (``size`` when given), turned by
+    up to 8 degrees either way, dark ink on white, cream or blue paper (:data:`PAPERS`), off-centre
+    on a page half as large again, lit unevenly (:func:`lit_unevenly`). Every choice is drawn from
+    ``rng``: the same digit and seed give the same photo."""
+    side = size or int(rng.integers(200, 401))
+    image = larger(digit, side).rotate(float(rng.uniform(-8, 8)), Image.Resampling.BICUBIC)
+    ink, paper = PAPERS[int(rng.integers(len(PAPERS)))]
+    page = (side * 3 // 2, side * 3 // 2)
+    at = (int(rng.integers(0, page[0] - side + 1)), int(rng.integers(0, page[1] - side + 1)))
+    return lit_unevenly(on_canvas(on_paper(image, ink=ink, paper=paper), page, at), rng)
