@@ -10,12 +10,13 @@ images in examples/images/).
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-__all__ = ["PAPERS", "jpeg", "larger", "lit_unevenly", "on_canvas", "on_paper", "paper_photo", "photo",
-           "transparent", "user_image"]
+__all__ = ["PAPERS", "font_digit", "jpeg", "larger", "lit_unevenly", "on_canvas", "on_paper", "paper_photo",
+           "photo", "transparent", "user_image"]
 
 
 def larger(digit: np.ndarray, size: int = 200) -> Image.Image:
@@ -82,11 +83,12 @@ def lit_unevenly(image: Image.Image, rng: np.random.Generator, dark: float = 0.5
                  shadow: float = 0.5) -> Image.Image:
     """An RGB image as photographed under uneven light: the light falls off linearly across the page
     in a random direction (to ``dark`` of full at the far side) and a soft round shadow (a gaussian
-    blob, ``shadow`` deep at its centre, a fifth to a third of the shorter side wide) lies somewhere
+    blob ``shadow`` deep at its centre, its sd a fifth to a third of the shorter side) lies somewhere
     on it; ink and paper alike are multiplied by the light, then gaussian noise (sd 5) is added."""
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float64)  # (h, w, 3)
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32)  # (h, w, 3)
     h, w = rgb.shape[:2]
-    y, x = np.mgrid[0:h, 0:w] / max(h, w)  # (h, w) each, in [0, 1)
+    y, x = np.ogrid[0:h, 0:w]
+    y, x = y / np.float32(max(h, w)), x / np.float32(max(h, w))  # (h, 1) and (1, w), in [0, 1)
     angle = rng.uniform(0, 2 * np.pi)
     along = x * np.cos(angle) + y * np.sin(angle)  # (h, w) distance along the light's fall-off
     along = (along - along.min()) / np.ptp(along)
@@ -94,7 +96,7 @@ def lit_unevenly(image: Image.Image, rng: np.random.Generator, dark: float = 0.5
     cy, cx = rng.uniform(0.2, 0.8) * h / max(h, w), rng.uniform(0.2, 0.8) * w / max(h, w)
     sigma = rng.uniform(0.2, 0.33) * min(h, w) / max(h, w)
     light *= 1 - shadow * np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * sigma**2))  # (h, w)
-    shot = rgb * light[..., None] + rng.normal(0, 5, rgb.shape)  # (h, w, 3)
+    shot = rgb * light[..., None].astype(np.float32) + 5 * rng.standard_normal(rgb.shape, np.float32)
     return Image.fromarray(np.clip(np.rint(shot), 0, 255).astype(np.uint8))
 
 
@@ -109,3 +111,12 @@ def paper_photo(digit: np.ndarray, rng: np.random.Generator, size: int | None = 
     page = (side * 3 // 2, side * 3 // 2)
     at = (int(rng.integers(0, page[0] - side + 1)), int(rng.integers(0, page[1] - side + 1)))
     return lit_unevenly(on_canvas(on_paper(image, ink=ink, paper=paper), page, at), rng)
+
+
+def font_digit(digit: int, font: Path, size: int = 220, angle: float = 0.0) -> Image.Image:
+    """The character of ``digit`` in a TrueType ``font``, ``size`` px, turned by ``angle`` degrees,
+    white on black (mode L, 2 size x 2 size) as :func:`larger` gives MNIST's: :func:`on_paper` colours it."""
+    image = Image.new("L", (2 * size, 2 * size), 0)
+    ImageDraw.Draw(image).text((size // 2, size // 4), str(digit), fill=255,
+                               font=ImageFont.truetype(str(font), size))
+    return image.rotate(angle, Image.Resampling.BICUBIC)
