@@ -5,10 +5,10 @@ MNIST's strokes are about 2.5 px wide in the 20 px box (the median of the sample
 are narrower than 3.4 px, 95 % than 3.8). A bold font's are 3.5-4.2 px, a thick marker's more, and
 the network, which has seen few such digits, misreads more of them. So a digit whose strokes are
 wider than :data:`THICKEST` is eroded (each pixel becomes the darkest of its neighbours, some times
-over) until they are :data:`THINNED` wide: still among MNIST's thick ones, so that its own thick
-digits lose nothing (thinning every stroke over 3.4 px to 2.9 cost a few of them). Thin strokes
-are left as they are: thickening them helped MNIST digits drawn with a thin pen but cost light
-fonts (docs/own-digits.md has the figures).
+over) until they are :data:`THINNED` wide: still among MNIST's thick ones, so that MNIST's own
+thick digits, which the network reads well, are changed little and only the few beyond them at all.
+Thin strokes are left as they are: the network has seen plenty of thin ones. What it gains and
+costs: benchmarks/bench_photos.py (docs/benchmarks.md, own digits).
 """
 
 from __future__ import annotations
