@@ -1,43 +1,44 @@
-"""How well the network reads digits photographed on paper, against the same digits drawn plainly.
+"""How well the network reads digits photographed on paper, against the same digits drawn cleanly,
+and thick fonts with and without stroke-width normalisation.
 
-    python benchmarks/bench_photos.py [--digits 1000] [--epochs N]
+    python benchmarks/bench_photos.py [--digits 1000]
 
-The `best` preset (``--epochs`` to shorten it) is trained on the embedded sample's 4,000 training
-rows; its held-out digits (the first ``--digits`` of the 1,000) are then rendered
+The `best` preset is trained on the embedded sample's 4,000 training rows; its held-out digits (the
+first ``--digits`` of the 1,000) are rendered by tests/user_images.paper_photo, 200-400 px, off-centre
+on a page half as large again, once for each entry of user_images.DAMAGES: clean (black on white,
+upright, evenly lit), then each kind of damage alone (the light falling off to half across the page,
+a soft shadow taking half of it, tinted ink and paper, noise, JPEG quality 70, turned by up to 8
+degrees), then all at once. Then thick digits: MNIST's with their strokes thickened (a marker), and
+the DejaVu fonts' 0-9 (when installed; skipped otherwise), bold and regular, white on black and blue
+on cream, turned by -6 to 6 degrees, 120 and 300 px.
 
-- ``plain``: black on white, 200 px;
-- ``photos``: photographed on paper (tests/user_images.paper_photo: 200-400 px, turned by up to 8
-  degrees, on white, cream or blue paper, the light falling off to half across the page and a shadow
-  taking up to half of it, noise), saved as PNG and JPEG (quality 70) in turn and read back;
-- ``marker``: black on white, strokes thickened to 4.5-6 px in the 20 px box (MNIST's: 2.5);
-
-and the DejaVu fonts' digits 0-9 (when the fonts are installed; skipped otherwise), bold and
-regular, white on black and blue on cream, turned by -6 to 6 degrees, 120 and 300 px. Each line
-gives the share read right. Then the time ``to_mnist`` takes for a 1024x1024 photo (median of 20).
-tests/test_photos.py checks the photos against the plain digits on 150 of them, with 10 epochs.
+Each line gives the share read right with stroke-width normalisation (as to_mnist does) and without
+it (to_mnist with images.THICKEST set to infinity, so nothing counts as too thick), and how many
+images it changed. Then the time to_mnist takes: its median over the all-at-once photos, and for
+a 1023x1023 photo (median of 20).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from PIL import Image, ImageFilter
 
 from mnistflow.data.prepare import split
 from mnistflow.data.sources import load_sample
-from mnistflow.own_digits.image_file import read_image
+from mnistflow.own_digits import images
 from mnistflow.own_digits.images import to_mnist
 from mnistflow.settings.presets import PRESETS
 from mnistflow.training import network
@@ -45,7 +46,7 @@ from mnistflow.training.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the renderings the tests use
-from user_images import font_digit, larger, on_paper, paper_photo  # noqa: E402
+from user_images import DAMAGES, font_digit, larger, on_paper, paper_photo  # noqa: E402
 
 FONTS = Path("/usr/share/fonts")
 BOLD = ["DejaVuSans-Bold", "DejaVuSansCondensed-Bold", "DejaVuSerif-Bold", "DejaVuSansMono-Bold",
@@ -57,50 +58,56 @@ COLOURS = [((255, 255, 255), (0, 0, 0)), ((30, 40, 140), (250, 245, 225))]  # (i
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--digits", type=int, default=1000, help="held-out digits to render (at most 1000)")
-    parser.add_argument("--epochs", type=int, default=None, help="train this many epochs (the preset's: 40)")
     args = parser.parse_args(argv)
     sample = split(load_sample())
-    hp = replace(PRESETS["best"], epochs=args.epochs) if args.epochs else PRESETS["best"]
-    params, _ = train(sample["X_train"], sample["Y_train"], hp)
+    params, _ = train(sample["X_train"], sample["Y_train"], PRESETS["best"])
     digits = np.rint(sample["X_test"][: args.digits] * 255).astype(np.uint8)  # (n, 784) white on black
-    labels = sample["Y_test"][: args.digits].argmax(axis=1)
-    print(f"{datetime.now(UTC):%Y-%m-%d} commit {_commit()}, {platform.node()} ({os.cpu_count()} CPUs, "
-          f"load {os.getloadavg()[0]:.1f}); best preset, {hp.epochs} epochs on the sample's 4,000 rows")
-    with tempfile.TemporaryDirectory() as folder:
-        rows = {
-            "plain": _accuracy(params, (on_paper(larger(d, 200)) for d in digits), labels),
-            "photos": _accuracy(params, _photos(digits, Path(folder)), labels),
-            "marker": _accuracy(params, (_marker(d) for d in digits), labels),
-        }
+    labels = sample["Y_test"][: args.digits].argmax(axis=1)  # (n,)
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()}, {platform.node()} "
+          f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}); best preset "
+          f"({PRESETS['best'].epochs} epochs) on the sample's 4,000 training rows")
+    print(f"{'rendering':24s} {'n':>5s} {'accuracy':>9s} {'without':>8s} {'changed':>8s}")
+    for kind, damage in DAMAGES.items():
+        rng = np.random.default_rng(0)  # the same draws for every kind: only the damage differs
+        photos = [paper_photo(digit, rng, damage) for digit in digits]
+        _row(kind, params, photos, labels)
+    _row("marker", params, [_marker(d) for d in digits], labels)
     for name, fonts in (("bold fonts", BOLD), ("regular fonts", REGULAR)):
         found = [path for font in fonts for path in FONTS.rglob(f"{font}.ttf")]
         if found:
-            images, answers = zip(*_font_digits(found), strict=True)
-            rows[f"{name} ({len(found)})"] = _accuracy(params, iter(images), np.array(answers))
-    for name, (accuracy, n) in rows.items():
-        print(f"{name:20s} {accuracy:6.1%} of {n}")
-    photo = paper_photo(digits[0], np.random.default_rng(0), size=682)  # a 1023x1023 page
-    times = []
-    for _ in range(20):
-        start = time.perf_counter()
-        to_mnist(photo)
-        times.append(time.perf_counter() - start)
-    print(f"to_mnist of a {photo.size[0]}x{photo.size[1]} photo: {statistics.median(times) * 1000:.0f} ms")
-
-
-def _accuracy(params: network.Params, images: Iterator[Image.Image], labels: np.ndarray) -> tuple[float, int]:
-    """Share of ``images`` read as ``labels`` (n,), and n."""
-    X = np.stack([to_mnist(image).reshape(-1) for image in images])  # (n, 784)
-    return float(np.mean(network.predict(params, X) == labels)), len(labels)
-
-
-def _photos(digits: np.ndarray, folder: Path) -> Iterator[Image.Image]:
-    """Each digit photographed on paper, saved as PNG and JPEG (quality 70) in turn, read back."""
+            pictures, answers = zip(*_font_digits(found), strict=True)
+            _row(f"{name} ({len(found)})", params, list(pictures), np.array(answers))
     rng = np.random.default_rng(0)
-    for i, digit in enumerate(digits):
-        path = folder / f"{i}.{'jpg' if i % 2 else 'png'}"
-        paper_photo(digit, rng).save(path, quality=70, compress_level=1)
-        yield read_image(path)
+    photos = [paper_photo(digit, rng) for digit in digits[:200]]
+    print(f"to_mnist, median over {len(photos)} all-at-once photos (300-600 px): "
+          f"{statistics.median(_seconds(photos)) * 1000:.1f} ms")
+    big = paper_photo(digits[0], np.random.default_rng(0), size=682)  # a 1023x1023 page
+    print(f"to_mnist of a {big.size[0]}x{big.size[1]} photo: "
+          f"{statistics.median(_seconds([big] * 20)) * 1000:.0f} ms")
+
+
+def _row(name: str, params: network.Params, pictures: list[Image.Image], labels: np.ndarray) -> None:
+    """One line: the share of ``pictures`` read as ``labels`` (n,) with and without stroke-width
+    normalisation, and how many pictures it changed."""
+    thinned = _preprocessed(pictures)  # (n, 784)
+    with mock.patch.object(images, "THICKEST", math.inf):  # no stroke counts as too thick
+        as_drawn = _preprocessed(pictures)  # (n, 784)
+    right = [float(np.mean(network.predict(params, X) == labels)) for X in (thinned, as_drawn)]
+    changed = int(np.any(thinned != as_drawn, axis=1).sum())
+    print(f"{name:24s} {len(labels):5d} {right[0]:9.1%} {right[1]:8.1%} {changed:8d}", flush=True)
+
+
+def _preprocessed(pictures: Iterable[Image.Image]) -> np.ndarray:
+    return np.stack([to_mnist(picture).reshape(-1) for picture in pictures])  # (n, 784)
+
+
+def _seconds(pictures: Iterable[Image.Image]) -> list[float]:
+    times = []
+    for picture in pictures:
+        start = time.perf_counter()
+        to_mnist(picture)
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def _marker(digit: np.ndarray) -> Image.Image:
@@ -108,7 +115,7 @@ def _marker(digit: np.ndarray) -> Image.Image:
     return on_paper(larger(digit, 200).filter(ImageFilter.MaxFilter(15)))
 
 
-def _font_digits(fonts: list[Path]) -> Iterator[tuple[Image.Image, int]]:
+def _font_digits(fonts: list[Path]) -> Iterable[tuple[Image.Image, int]]:
     """Every digit in every font, colour, angle and size, with its value."""
     for font in fonts:
         for ink, paper in COLOURS:
