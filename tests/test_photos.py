@@ -5,10 +5,10 @@ on tinted paper, the light falling off across the page and a shadow on it, noise
 files) are read by the `best` preset trained on the sample's other rows at most 3 points less often
 than the same digits rendered cleanly (black on white, upright, evenly lit, the same size and
 place); the slow tests check each kind of damage alone on more digits. The others, fast, check the
-preprocessing itself: paper in uneven light with no digit on it is no ink; a digit in a shadow looks
-as on evenly lit paper; a thick digit cropped tight is seen whole; strokes far thicker than MNIST's
-are thinned (MNIST-like ones are left as they are: the agreement tests of tests/test_images.py
-hold them).
+preprocessing itself: paper in uneven light with no digit on it is no ink; a digit in a shadow, soft
+or hard-edged, looks as on evenly lit paper; a thick digit cropped tight is seen whole; strokes far
+thicker than MNIST's are thinned (MNIST-like ones are left as they are: the agreement tests of
+tests/test_images.py hold them).
 """
 
 from __future__ import annotations
@@ -113,6 +113,18 @@ def test_a_digit_in_uneven_light_looks_as_on_evenly_lit_paper(
         differences.append(float(np.abs(unevenly - evenly).mean()))
     # the grey levels differ a little (noise, JPEG-free but lit 4x less in places); a shaded patch
     # taken for ink would differ by 0.2 or more
+    assert np.mean(differences) <= 0.04 and max(differences) <= 0.12, np.round(differences, 3)
+
+
+def test_a_hard_edged_shadow_across_the_digit_is_no_ink(held_out: tuple[np.ndarray, np.ndarray]) -> None:
+    differences = []
+    for digit in held_out[0][:20]:
+        page = on_canvas(on_paper(larger(digit, 240)), (360, 360), (60, 60))
+        shaded = np.asarray(page, dtype=np.float64)  # (360, 360, 3)
+        shaded[:, :150] *= 0.5  # a shadow with a sharp edge (a ruler's, a book's) over the digit's left
+        seen = to_mnist(Image.fromarray(shaded.astype(np.uint8)))
+        differences.append(float(np.abs(seen - to_mnist(page)).mean()))
+    # shaded paper taken for ink, as a single background level took it, differs by 0.1 or more
     assert np.mean(differences) <= 0.04 and max(differences) <= 0.12, np.round(differences, 3)
 
 
