@@ -12,9 +12,14 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from mnistflow.training.network import Params
 
 ROOT = Path(__file__).resolve().parent.parent
 # The stage scripts' helper (scripts/_workflow.py: what they know of Snakemake), importable as
@@ -208,3 +213,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker("cluster")]
+
+
+@pytest.fixture(scope="session")
+def sample_split() -> dict[str, np.ndarray]:
+    """The embedded sample split as the default config splits it: 4,000 training rows, 1,000 held
+    out (``X_train``, ``Y_train``, ``X_test``, ``Y_test``: pixels in [0, 1], one-hot labels)."""
+    from mnistflow.data.prepare import split  # imported here: most tests need neither NumPy nor data
+    from mnistflow.data.sources import load_sample
+
+    return split(load_sample())
+
+
+@pytest.fixture(scope="session")
+def best_on_sample(sample_split: dict[str, np.ndarray]) -> Params:
+    """The `best` preset, all its epochs, trained once a session on the sample's 4,000 training rows
+    (a few seconds), for the tests that need a network reading digits well."""
+    from mnistflow.settings.presets import PRESETS
+    from mnistflow.training.train import train
+
+    params, _ = train(sample_split["X_train"], sample_split["Y_train"], PRESETS["best"])
+    return params

@@ -4,6 +4,8 @@ as an ONNX graph, to classify digits anywhere.
 - :mod:`~mnistflow.own_digits.image_folder`  the image files of a folder, names on one line (NumPy-free)
 - :mod:`~mnistflow.own_digits.image_file`    read an image file, refusing what is not one
 - :mod:`~mnistflow.own_digits.images`        preprocess an image as MNIST's digits were
+- :mod:`~mnistflow.own_digits._paper`        (private, for images) the paper's brightness under the ink
+- :mod:`~mnistflow.own_digits._strokes`      (private, for images) stroke width, and thinning thick strokes
 - :mod:`~mnistflow.own_digits.predict`       classify images, and the predictions file
 - :mod:`~mnistflow.own_digits.model_info`    which model answered: recipe, sha256, data, test accuracy
 - :mod:`~mnistflow.own_digits.predict_page`  the predictions page, with what the network saw

@@ -19,6 +19,8 @@ import os
 import numpy as np
 from PIL import Image
 
+from mnistflow.own_digits._paper import box_mean, paper_brightness
+from mnistflow.own_digits._strokes import THICKEST, UPSCALE, eroded, erosion_steps, stroke_width
 from mnistflow.plumbing.errors import DataError
 
 __all__ = ["BOX", "CENTRE", "SIDE", "centre_of_mass", "to_mnist"]
@@ -32,6 +34,15 @@ MIN_CONTRAST = 0.08
 # a pixel is ink, for the crop, when it is this far from the background towards the strongest ink:
 # the middle of the anti-aliased edge, where the edge of the pen stroke was
 INK_LEVEL = 0.5
+# the paper is estimated over windows (_paper.paper_brightness) of this share of the image's longer
+# side to find the digit, then of the digit's longer side (a stroke is at most about a fifth of it,
+# in a bold font) around the digit, with this share of it as a margin of paper on every side
+PAGE_WINDOW = 0.2
+DIGIT_WINDOW = 0.4
+MARGIN = 0.25
+# the ink is measured as a share of the paper's brightness, but of at least this share of the
+# brightest paper's: in a deeper shadow, the noise would count for more than the ink
+PAPER_FLOOR = 0.1
 # images larger than this on their longer side are first reduced to it: a 20 px digit needs far
 # less, and a 12-megapixel photo would otherwise cost hundreds of MB of float arrays
 MAX_SIDE = 1024
@@ -48,16 +59,26 @@ def to_mnist(image: Image.Image, name: str | os.PathLike[str] = "image") -> np.n
     the details):
 
     1. grey: MNIST has no colour; transparent parts go over a background the ink stands out on;
-    2. ink bright on black, as in MNIST; the paper's colour and the photo's exposure taken out;
+    2. ink bright on black, as in MNIST, measured against the paper around it: the paper's colour,
+       the photo's exposure, uneven light and shadows taken out;
     3. crop to the ink: the digit's size, not the picture's, decides how much it is scaled;
     4. longer side to 20 px keeping the aspect ratio, anti-aliased: MNIST's size normalisation;
+       strokes far thicker than MNIST's (a bold font, a marker) thinned;
     5. centre of mass at the centre of 28x28: MNIST's centring;
     6. grey levels to bytes, then to [0, 1] as prepare does: what the network was trained on.
     """
     grey = _grey(image, name)  # 1. (h, w) float64 in 0..255, alpha composited
-    ink = _bright_ink(grey, name)  # 2. (h, w) in [0, 1]: ink bright, background 0
+    page = _paper_light(grey)  # 2. (h, w) light paper, dark ink
+    # 2.-3. on the whole page, to find the digit; then on the digit and the paper around it
+    found = _ink_box(_bright_ink(page, PAGE_WINDOW * max(page.shape), name))
+    side = max(found[0].stop - found[0].start, found[1].stop - found[1].start)  # the digit's size
+    ink = _bright_ink(page[_around(found, side, page.shape)], DIGIT_WINDOW * side, name)  # (h', w')
     rows, cols = _ink_box(ink)  # 3.
     small = _fit(ink[rows, cols], BOX)  # 4. (<= 20, <= 20), longer side 20
+    if (width := stroke_width(small)) > THICKEST:  # 4. far thicker strokes than MNIST's: thinned
+        thin = eroded(_fit(ink[rows, cols], UPSCALE * BOX), erosion_steps(width, BOX))
+        if thin.max() >= INK_LEVEL:
+            small = _fit(thin[_ink_box(thin)], BOX)
     pixels = _place(small, SIDE, CENTRE)  # 5. (28, 28) uint8
     # 6. prepare.normalise's scaling, written out: importing prepare would pull in scikit-learn
     X = pixels.astype(np.float32)  # (28, 28)
@@ -125,27 +146,48 @@ def _wide_grey(values: np.ndarray, is_float: bool, name: str | os.PathLike[str])
     return (values - bottom) * (255.0 / (top - bottom))
 
 
-def _bright_ink(grey: np.ndarray, name: str | os.PathLike[str]) -> np.ndarray:
-    """Ink bright on a background of 0, scaled so the strongest ink is 1: MNIST's polarity and range.
+def _paper_light(grey: np.ndarray) -> np.ndarray:
+    """``grey`` (h, w) as dark ink on light paper, inverted if it is light ink on dark: (h, w).
 
     The background is the median of the image's border (a digit rarely touches all four edges).
     When it is nearer the light end of the image's range than the dark end, the image is dark ink
-    on light paper, so it is inverted. Subtracting the background and stretching takes out the
-    paper's grey and the photo's exposure; what falls below the background is clipped to 0.
+    on light paper already; otherwise (chalk on a board, white on black) it is inverted.
     """
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     background = float(np.median(border))
     lo, hi = float(grey.min()), float(grey.max())
-    if background - lo > hi - background:  # dark on light: invert so the ink is bright
-        grey, background, hi = 255.0 - grey, 255.0 - background, 255.0 - lo
-    contrast = hi - background
-    if contrast < MIN_CONTRAST * 255:
+    return grey if background - lo > hi - background else 255.0 - grey
+
+
+def _bright_ink(page: np.ndarray, window: float, name: str | os.PathLike[str]) -> np.ndarray:
+    """Ink bright on a background of 0, scaled so the strongest ink is 1: MNIST's polarity and range.
+
+    ``page`` (h, w) is light paper with dark ink. The paper's brightness is estimated at every pixel
+    from the paper around it, over a ``window`` px wide
+    (:func:`~mnistflow.own_digits._paper.paper_brightness`), and the ink is how much darker than
+    that paper a pixel is, as a share of the paper's brightness: the share of the light the ink
+    absorbs, the same in a shadow as in full light (down to PAPER_FLOOR of the brightest paper).
+    """
+    paper = paper_brightness(page, window)  # (h, w)
+    darker = paper - page  # (h, w) > 0 where darker than the paper
+    strongest = float(box_mean(darker, 1).max())  # over 3x3 pixels: a lone noisy pixel is not ink
+    if strongest < MIN_CONTRAST * 255:
         raise DataError(
             name, f"no ink found (the image is blank or one flat colour: nothing differs from "
             f"its background by more than {MIN_CONTRAST:.0%})"
         )
-    ink = (grey - background) / contrast  # (h, w), background 0, strongest ink 1
+    floor = PAPER_FLOOR * float(paper.max())  # darker paper than this: noise would be amplified
+    ink: np.ndarray = darker / np.maximum(paper, floor)  # (h, w) share of the light absorbed
+    ink /= float(box_mean(ink, 1).max())  # the strongest ink (over 3x3 pixels) 1
     return np.clip(ink, 0.0, 1.0, out=ink)
+
+
+def _around(box: tuple[slice, slice], side: int, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """``box`` widened by MARGIN times ``side`` on every side, within an image of ``shape``."""
+    rows, cols = box
+    margin = round(MARGIN * side)
+    return (slice(max(0, rows.start - margin), min(shape[0], rows.stop + margin)),
+            slice(max(0, cols.start - margin), min(shape[1], cols.stop + margin)))
 
 
 def _ink_box(ink: np.ndarray) -> tuple[slice, slice]:
