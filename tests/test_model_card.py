@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import Workflow
+from mnistflow.plumbing.numerics import describe
 from mnistflow.settings.presets import PRESETS, Hyperparams
 from mnistflow.training.model_card import data_summary, evaluated_model, recipe
 
@@ -77,4 +78,5 @@ def test_the_report_names_the_model_and_the_data_it_evaluated(_finished_once: Wo
     assert model.startswith("preset exercise with epochs 5: network 784-256-10; 5 epochs of sgd")
     assert model.endswith(f"; model.npz sha256 {metrics['sha256']['model']}")
     assert f"<p>Model: {model}.<br>\nData: {SAMPLE}, random split (test_size 0.2, random_state 42): " \
-           f"4,000 train / 1,000 test rows; split.npz sha256 {metrics['sha256']['split']}.</p>" in page
+           f"4,000 train / 1,000 test rows; split.npz sha256 {metrics['sha256']['split']}.<br>\n" \
+           f"Computed by: {describe(metrics['model']['numerics'])}.</p>" in page

@@ -39,9 +39,11 @@ def test_full_run_produces_every_file(finished_workflow: Workflow) -> None:
     assert metrics["sizes"] == {"train": 4000, "test": 1000}
     assert metrics["config"]["epochs"] == 5
     # the settings that made the files evaluate read: the sample's fetch (it has no settings of its
-    # own), prepare's, and the preset and training keys as given; no other source's, no `images`
+    # own), prepare's, the preset and training keys as given, and portable_numerics (it reaches the
+    # bytes of the model); no other source's, no `images`
     assert set(metrics["config"]) == {
-        "source", "split", "test_size", "random_state", "stratify", "dtype", "preset", *TRAINING_KEYS}
+        "source", "split", "test_size", "random_state", "stratify", "dtype", "preset", *TRAINING_KEYS,
+        "portable_numerics"}
     # the resolved recipe the weights were trained with, from the model's metadata
     assert metrics["model"]["hyperparams"]["epochs"] == 5
     assert metrics["model"]["hyperparams"]["learning_rate"] == 0.5  # the exercise preset's value
