@@ -94,10 +94,12 @@ def draw_page(params: network.Params, model: ModelInfo) -> str:
 <button id="clear" type="button">Clear</button>
 </section>
 <section class="result">
+<div class="head">
 <p id="answer" aria-live="polite"></p>
-<table id="bars" aria-label="the probability of each digit">{bars}</table>
 <figure><canvas id="seen" width="{side}" height="{side}"></canvas>
-<figcaption>what the network saw: {side}x{side}, white ink on black</figcaption></figure>
+<figcaption>what the network saw</figcaption></figure>
+</div>
+<table id="bars" aria-label="the probability of each digit">{bars}</table>
 </section>
 </main>
 <p class="how">Draw one digit with the mouse, a pen or a finger. What you draw is made into what the
