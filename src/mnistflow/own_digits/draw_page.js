@@ -72,13 +72,13 @@
   }
 
   // --- NumPy's padding, and the filters of _paper.py ---------------------------------------------
-  function pad(im, m, value) {  // np.pad(a, m, mode="edge") with value(r, c) filling it from im
+  function edgePad(im, m) {  // np.pad(a, m, mode="edge")
     const out = image(im.h + 2 * m, im.w + 2 * m);
-    for (let r = 0; r < out.h; r++) for (let c = 0; c < out.w; c++) out.a[r * out.w + c] = value(r - m, c - m);
+    for (let r = 0; r < out.h; r++) {
+      const row = Math.min(Math.max(r - m, 0), im.h - 1) * im.w, at = r * out.w;
+      for (let c = 0; c < out.w; c++) out.a[at + c] = im.a[row + Math.min(Math.max(c - m, 0), im.w - 1)];
+    }
     return out;
-  }
-  function edgePad(im, m) {
-    return pad(im, m, (r, c) => im.a[Math.min(Math.max(r, 0), im.h - 1) * im.w + Math.min(Math.max(c, 0), im.w - 1)]);
   }
   // np.pad(a, m, mode="reflect", reflect_type="odd") on one line of n values (numpy/lib/_arraypad_impl.py
   // _set_reflect_both): in chunks of at most n - 1 values, each reflected about the edge reached so far
@@ -132,18 +132,23 @@
     for (let i = 0; i < out.a.length; i++) out.a[i] /= k * k;
     return out;
   }
-  // _paper._sliding: the maximum (or minimum) over the (2 r + 1)^2 square, edges repeated
+  // _paper._sliding: the maximum (or minimum) over the (2 r + 1)^2 square, edges repeated; along the
+  // columns, then the rows, each line first edge-padded so that the inner loop has no clamping
   function sliding(im, r, pick) {
-    const h = im.h, w = im.w, cols = image(h, w), out = image(h, w);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      let v = im.a[Math.min(Math.max(y - r, 0), h - 1) * w + x];
-      for (let d = -r + 1; d <= r; d++) v = pick(v, im.a[Math.min(Math.max(y + d, 0), h - 1) * w + x]);
-      cols.a[y * w + x] = v;
-    }
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      let v = cols.a[y * w + Math.min(Math.max(x - r, 0), w - 1)];
-      for (let d = -r + 1; d <= r; d++) v = pick(v, cols.a[y * w + Math.min(Math.max(x + d, 0), w - 1)]);
-      out.a[y * w + x] = v;
+    const bigger = pick === Math.max, cols = slide(im, r, bigger, im.h, im.w, im.w, 1);
+    return slide(cols, r, bigger, im.w, im.h, 1, im.w);
+  }
+  // along `lines` lines of n values each, `step` apart in im.a, the lines starting `stride` apart
+  function slide(im, r, bigger, n, lines, step, stride) {
+    const out = image(im.h, im.w), line = new Float64Array(n + 2 * r);
+    for (let l = 0; l < lines; l++) {
+      const start = l * stride;
+      for (let i = 0; i < n + 2 * r; i++) line[i] = im.a[start + Math.min(Math.max(i - r, 0), n - 1) * step];
+      for (let i = 0; i < n; i++) {
+        let v = line[i];
+        for (let j = i + 1; j <= i + 2 * r; j++) { const u = line[j]; if (bigger ? u > v : u < v) v = u; }
+        out.a[start + i * step] = v;
+      }
     }
     return out;
   }
@@ -346,8 +351,8 @@
     ctx.strokeStyle = "#000"; ctx.lineWidth = CONST.PEN * canvas.width; ctx.lineCap = "round"; ctx.lineJoin = "round";
     ctx.beginPath(); ctx.moveTo(from[0], from[1]); ctx.lineTo(to[0], to[1]); ctx.stroke();
   }
-  function later() {  // classify at most once a frame while drawing
-    if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; classify(); }); }
+  function later() {  // classify now and then while drawing (it takes tens of ms), and when a stroke ends
+    if (!pending) { pending = true; setTimeout(() => { pending = false; classify(); }, 100); }
   }
   canvas.addEventListener("pointerdown", (e) => {
     e.preventDefault(); canvas.setPointerCapture(e.pointerId); last = point(e); stroke(last, last); later();
