@@ -146,10 +146,11 @@ def test_clear_clears_and_a_blank_canvas_says_draw_a_digit(
     from selenium.webdriver.common.by import By
 
     assert opened.find_element(By.ID, "answer").text == "draw a digit"  # as it opens
-    opened.execute_script(PUT_DIGIT, np.rint(sample_split["X_test"][0] * 255).astype(int).tolist(), 200, 40, 40)
+    digit = np.rint(sample_split["X_test"][0] * 255).astype(int).tolist()
+    opened.execute_script(PUT_DIGIT, digit, 200, 40, 40)
     assert opened.execute_script(READ_BACK)[1]["answer"] is not None
     opened.find_element(By.ID, "clear").click()
-    url, state = opened.execute_script(READ_BACK)
+    state = opened.execute_script(READ_BACK)[1]
     assert state["answer"] is None and state["probabilities"] is None
     assert opened.find_element(By.ID, "answer").text == "draw a digit"
     white = opened.execute_script("const c = window.mnistflow.canvas; return Array.from("
