@@ -29,6 +29,7 @@ OUTPUTS = (
     "results/figures/confusion_matrix.png",
     "results/figures/misclassified.png",
     "results/figures/distortions.png",
+    "results/draw.html",
 )
 
 
