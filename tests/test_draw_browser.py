@@ -128,7 +128,7 @@ def test_a_digit_drawn_with_pointer_events_is_seen_as_the_package_sees_it(
 
     canvas = opened.find_element(By.ID, "pad")
     pointer = interaction.POINTER_MOUSE if kind == "mouse" else interaction.POINTER_TOUCH
-    actions = ActionBuilder(opened, mouse=PointerInput(pointer, kind))
+    actions = ActionBuilder(opened, mouse=PointerInput(pointer, kind), duration=50)  # ms a move
     if kind == "mouse":  # a 7: the bar, then the stem
         _stroke(actions, canvas, [(-70, -110), (0, -112), (70, -110), (40, -30), (10, 50), (-10, 120)])
     else:  # a 0: an oval, closed
