@@ -10,7 +10,7 @@ two cannot drift apart. Above the canvas, which model answers
 (:class:`~mnistflow.own_digits.model_info.ModelInfo`): its file and sha256, recipe, and the data and
 test accuracy when known.
 
-The page's size is about 4/3 x 4 bytes a parameter (the base64 weights) plus 20 kB: 1.1 MB for a
+The page's size is about 4/3 x 4 bytes a parameter (the base64 weights) plus 25 kB: 1.1 MB for a
 784-256-10 network. docs/draw.md has the steps side by side and the measured sizes and times.
 """
 
