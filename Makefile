@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: setup run test test-slow test-all test-cluster lint docs bench bench-sweep clean
+.PHONY: setup run test test-slow test-all test-cluster test-browser lint docs bench bench-sweep clean
 
 setup: $(VENV)/.installed
 
@@ -46,6 +46,20 @@ test-cluster: setup  ## bring up a SLURM cluster on this machine, run the cluste
 	trap 'exit 130' INT TERM; \
 	tests/cluster/slurm.sh start "$$dir" && \
 	MNISTFLOW_SLURM_DIR="$$dir" $(BIN)/python -m pytest -m cluster
+
+# The tests marked `browser` (tests/test_draw_browser.py: results/draw.html in headless Chromium, driven
+# by Selenium, which the dev extra installs), after installing Debian's chromium and chromium-driver
+# with apt-get when either is missing (root only; otherwise the tests skip, saying what is missing).
+# BROWSER_SCREENSHOTS: the folder for the screenshots at desktop and phone sizes.
+BROWSER_SCREENSHOTS ?= /tmp/mnistflow-screenshots
+test-browser: setup  ## results/draw.html in headless Chromium (installs chromium, chromium-driver as root)
+	@if ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then \
+	  if [ "$$(id -u)" -eq 0 ]; then \
+	    echo "make: installing chromium and chromium-driver with apt-get" >&2; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else echo "make: chromium or chromedriver is missing; run as root to install them" >&2; fi; \
+	fi
+	MNISTFLOW_SCREENSHOTS=$(BROWSER_SCREENSHOTS) $(BIN)/python -m pytest -m browser
 
 lint: setup  ## workflow lint, snakefmt, ruff and mypy
 	$(BIN)/snakemake --lint

@@ -203,16 +203,21 @@ def metrics_without_timings(wf: Workflow) -> dict[str, Any]:
     return metrics
 
 
+# markers of tests that need something brought up first, and run only when -m names them
+ON_REQUEST = ("cluster", "browser")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `cluster` need a SLURM cluster (tests/cluster/slurm.sh brings one up, as root):
-    they run only when the -m expression names the marker (`pytest -m cluster`, `make
-    test-cluster`), never in a plain `pytest` or `pytest -m "not slow"`."""
-    if "cluster" in (config.getoption("markexpr") or ""):
-        return
-    deselected = [item for item in items if item.get_closest_marker("cluster")]
+    """Tests marked `cluster` need a SLURM cluster (tests/cluster/slurm.sh brings one up, as root),
+    tests marked `browser` headless Chromium and its driver (`make test-browser` installs them): they
+    run only when the -m expression names their marker (`pytest -m cluster`, `make test-cluster`,
+    `pytest -m browser`), never in a plain `pytest` or `pytest -m "not slow"`."""
+    named = config.getoption("markexpr") or ""
+    wanted = [marker for marker in ON_REQUEST if marker not in named]
+    deselected = [item for item in items if any(item.get_closest_marker(m) for m in wanted)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("cluster")]
+        items[:] = [item for item in items if item not in deselected]
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,8 @@ module mnistflow:
 use rule * from mnistflow
 """
 RECIPE = ("--config", "epochs=2")  # a small recipe, as a user would give it
-SINGLE_RUN = {"fetch_mnist": 1, "prepare": 1, "train": 1, "evaluate": 1, "report": 1}
+SINGLE_RUN = {"fetch_mnist": 1, "prepare": 1, "train": 1, "evaluate": 1, "report": 1,
+              "draw_page": 1}
 SAME_BYTES = (PARQUET, SPLIT, "results/model.npz",
               "results/predictions.npz")
 

@@ -158,4 +158,4 @@ def test_the_workflow_loads_in_a_snakemake_without_this_package(tmp_path: Path) 
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     assert parse_job_stats(out) == {"fetch_mnist": 1, "prepare": 1, "train": 1, "evaluate": 1,
-                                    "report": 1}
+                                    "report": 1, "draw_page": 1}

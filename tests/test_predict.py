@@ -309,7 +309,8 @@ def test_removed_or_replaced_image_or_new_model_reruns_predict(predicted_copy: W
     os.utime(images / "2-blue-ink.jpg", (0, 0))
     assert wf.planned_jobs() == {"predict": 1}
     shutil.copy(EXAMPLES / "2-blue-ink.jpg", images / "2-blue-ink.jpg")
-    assert set(wf.planned_jobs("--config", "epochs=6")) == {"train", "evaluate", "report", "predict"}
+    assert set(wf.planned_jobs("--config", "epochs=6")) == {"train", "evaluate", "report",
+                                                                  "draw_page", "predict"}
 
 
 @pytest.mark.slow

@@ -105,10 +105,10 @@ def _edit_function(path: Path, function: str) -> None:
 @pytest.mark.parametrize(
     ("module", "function", "expected"),
     [
-        ("training/network", "forward", {"train", "evaluate", "report"}),
+        ("training/network", "forward", {"train", "evaluate", "report", "draw_page"}),
         ("evaluation/report", "render_html", {"report"}),
         # a part's front door: every stage that imports a module of the part runs it first
-        ("training/__init__", "__doc__", {"train", "evaluate", "report"}),
+        ("training/__init__", "__doc__", {"train", "evaluate", "report", "draw_page"}),
     ],
     ids=["network.forward", "report.render_html", "training-front-door"],
 )

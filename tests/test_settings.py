@@ -66,7 +66,8 @@ def test_a_config_with_only_some_keys_takes_the_schemas_defaults(workflow_copy: 
     assert "Nothing to be done" not in out
     assert "Job stats" in out
     planned = workflow_copy.planned_jobs()
-    assert planned == {"fetch_mnist": 1, "prepare": 1, "train": 1, "evaluate": 1, "report": 1}
+    assert planned == {"fetch_mnist": 1, "prepare": 1, "train": 1, "evaluate": 1, "report": 1,
+                       "draw_page": 1}
 
 
 def test_each_fetch_setting_names_its_source_and_is_a_keyword_of_the_loader() -> None:

@@ -412,7 +412,7 @@ def test_a_missing_table_names_the_sweeps_there_are(workflow_copy: Workflow) -> 
 def test_the_single_run_never_reads_the_sweep_tables(workflow_copy: Workflow) -> None:
     _sweep(workflow_copy, "broken", "no_such_setting\n1\n")
     assert workflow_copy.planned_jobs() == {
-        "fetch_mnist": 1, "prepare": 1, "train": 1, "evaluate": 1, "report": 1}
+        "fetch_mnist": 1, "prepare": 1, "train": 1, "evaluate": 1, "report": 1, "draw_page": 1}
 
 
 # --- end to end on the sample ---------------------------------------------------------------------

@@ -29,6 +29,7 @@ OUTPUTS = (
     "results/figures/confusion_matrix.png",
     "results/figures/misclassified.png",
     "results/figures/distortions.png",
+    "results/draw.html",
 )
 
 
@@ -63,11 +64,11 @@ def test_second_run_is_a_no_op(finished_workflow: Workflow) -> None:
 @pytest.mark.parametrize(
     ("config", "expected"),
     first_fast([
-        ("epochs=6", {"train", "evaluate", "report"}),
-        ("test_size=0.25", {"prepare", "train", "evaluate", "report"}),
-        ("learning_rate=0.3", {"train", "evaluate", "report"}),
-        ("dtype=float64", {"prepare", "train", "evaluate", "report"}),
-        ("rotation=5", {"train", "evaluate", "report"}),
+        ("epochs=6", {"train", "evaluate", "report", "draw_page"}),
+        ("test_size=0.25", {"prepare", "train", "evaluate", "report", "draw_page"}),
+        ("learning_rate=0.3", {"train", "evaluate", "report", "draw_page"}),
+        ("dtype=float64", {"prepare", "train", "evaluate", "report", "draw_page"}),
+        ("rotation=5", {"train", "evaluate", "report", "draw_page"}),
     ], ["epochs", "test_size", "learning_rate", "dtype", "rotation"], fast=2),
 )
 def test_setting_change_reruns_exactly_its_stages(
@@ -106,7 +107,7 @@ def test_a_setting_that_made_none_of_the_files_reruns_nothing(
 
 
 def test_forced_train_reruns_train_and_what_follows(finished_workflow: Workflow) -> None:
-    assert set(finished_workflow.planned_jobs("-R", "train")) == {"train", "evaluate", "report"}
+    assert set(finished_workflow.planned_jobs("-R", "train")) == {"train", "evaluate", "report", "draw_page"}
 
 
 def test_one_target_file_runs_only_its_stages(workflow_copy: Workflow) -> None:
@@ -136,7 +137,7 @@ def test_editing_a_stage_script_reruns_it_and_what_follows(tmp_path: Path) -> No
     wf.snakemake()
     script = wf / "scripts/train.py"
     script.write_text(script.read_text() + "\n# an edit\n")
-    assert set(wf.planned_jobs()) == {"train", "evaluate", "report"}
+    assert set(wf.planned_jobs()) == {"train", "evaluate", "report", "draw_page"}
 
 
 def test_a_rebuilt_parquet_with_the_same_content_reruns_nothing_after_it(finished_copy: Workflow) -> None:
@@ -176,7 +177,7 @@ def test_results_whose_snakemake_records_are_gone_are_not_called_up_to_date(
            "'exercise' -> 'best'; epochs: 5 -> 7)" in " ".join(result.stdout.split())
     assert "run this command again with `-R train` added" in " ".join(result.stdout.split())
     planned = finished_copy.planned_jobs("--config", "epochs=7", "preset=best", "-R", "train")
-    assert planned == {"train": 1, "evaluate": 1, "report": 1}
+    assert planned == {"train": 1, "evaluate": 1, "report": 1, "draw_page": 1}
     result = finished_copy.snakemake("-n", "--config", "test_size=0.3", check=False)
     assert "`-R prepare` added" in " ".join(result.stdout.split())
     # other code (the package first on PYTHONPATH, edited): the stage whose code changed

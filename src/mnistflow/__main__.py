@@ -1,7 +1,9 @@
-"""The ``mnistflow`` command: classify your own digit images with a trained model, or export it.
+"""The ``mnistflow`` command: classify your own digit images with a trained model, export it, or
+make the page to draw digits on.
 
     mnistflow predict results/model.npz IMAGE... [--metrics PATH]
     mnistflow export results/model.npz results/model.onnx [--metrics PATH]
+    mnistflow draw results/model.npz results/draw.html [--metrics PATH]
 
 ``predict``
 prints which model answers (its file and sha256, its recipe, and the data it was trained on and its
@@ -16,6 +18,9 @@ gets one line saying what it is), 2 for a usage error.
 ``export`` writes the network as an ONNX graph (:mod:`~mnistflow.own_digits.onnx_file`), whole or not
 at all, and prints which model it holds and what the graph takes and gives. Exit status: 0 when
 written, 1 when not (one line says why), 2 for a usage error.
+
+``draw`` writes the page to draw a digit on (:mod:`~mnistflow.own_digits.draw_page`), whole or not
+at all, and prints which model it holds and the page's size; exit status as for ``export``.
 """
 
 from __future__ import annotations
@@ -58,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--metrics", metavar="PATH",
                         help="the metrics.json of the model, whose data and test accuracy the ONNX "
                         "file then records (default: metrics.json in the model's folder, if there is one)")
+    draw = commands.add_parser(
+        "draw", help="write a page to draw digits on, classified in the browser",
+        description="Write one self-contained HTML page with the network in it: draw a digit with "
+        "the mouse, a pen or a finger and see what the network saw and what it answers, offline.",
+    )
+    draw.add_argument("model", metavar="MODEL", help="a model file written by the workflow "
+                      "(results/model.npz)")
+    draw.add_argument("output", metavar="OUTPUT", help="the page to write (results/draw.html)")
+    draw.add_argument("--metrics", metavar="PATH",
+                      help="the metrics.json of the model, whose data and test accuracy the page then "
+                      "shows (default: metrics.json in the model's folder, if there is one)")
     return parser
 
 
@@ -135,6 +151,30 @@ def export(model: str, output: str, metrics: str | None = None) -> int:
     return 0
 
 
+def draw(model: str, output: str, metrics: str | None = None) -> int:
+    """Write the draw page at ``output`` and print which model it holds; 0 when written, else 1.
+    ``metrics``: the model's metrics.json (default: the one beside it)."""
+    from mnistflow.own_digits.draw_page import write_draw_page
+    from mnistflow.own_digits.image_folder import printable_name
+    from mnistflow.own_digits.model_info import describe_model
+    from mnistflow.training.model_file import load_model
+
+    try:
+        if Path(output).resolve() == Path(model).resolve():
+            raise DataError(output, "this is the model file; name another file for the page")
+        params, meta = load_model(model)
+        info = describe_model(model, meta, metrics or Path(model).parent / "metrics.json")
+        write_draw_page(output, params, info)
+    except (MnistflowError, ValueError) as exc:
+        print(f"mnistflow draw: error: {_line(exc) if isinstance(exc, MnistflowError) else exc}",
+              file=sys.stderr)
+        return 1
+    print("\n".join(info.lines()))
+    print(f"\nwrote {printable_name(output)}: {Path(output).stat().st_size / 1e6:.1f} MB; open it in a "
+          f"browser, draw a digit")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     args = _parser().parse_args(argv)
@@ -142,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         return predict(args.model, args.images, args.metrics)
     if args.command == "export":
         return export(args.model, args.output, args.metrics)
+    if args.command == "draw":
+        return draw(args.model, args.output, args.metrics)
     raise AssertionError(args.command)  # argparse allows only the commands above
 
 

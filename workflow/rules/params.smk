@@ -1,5 +1,6 @@
 # The inputs and params of the single run's rules, and the default target (rule all).
 import hashlib
+import importlib.resources
 import importlib.util
 import json
 import re
@@ -39,6 +40,16 @@ def get_images_digest(wildcards):
     """Digest of the names and contents of all the images (mnistflow.plumbing.code_digest.files_digest),
     a param of predict: read only when the predict job is wanted."""
     return files_digest(image_paths())
+
+
+def get_draw_page_assets_digest():
+    """Digest of the draw page's script and style (package data of mnistflow.own_digits, found with
+    importlib.resources, which imports no NumPy), a param of draw_page: editing them remakes it.
+    """
+    folder = importlib.resources.files("mnistflow.own_digits")
+    return files_digest(
+        [Path(str(folder / name)) for name in ("draw_page.js", "draw_page.css")]
+    )
 
 
 def normalise_idx_path(path):
@@ -254,6 +265,7 @@ def get_final_output():
         rules.train,
         rules.evaluate,
         rules.report,
+        rules.draw_page,
     ]
     # your own digits, only when the `images` folder holds something to classify
     if image_paths():

@@ -33,6 +33,8 @@ SIZING = {
     "predict": (300, 2.0, 30, 1.0),
     # input: the model and its metrics.json (not measured: as predict, whose model it also reads)
     "export_onnx": (300, 2.0, 30, 1.0),
+    # input: the model and its metrics.json (not measured: as export_onnx)
+    "draw_page": (300, 2.0, 30, 1.0),
 }
 
 

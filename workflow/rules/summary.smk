@@ -33,8 +33,8 @@ def run_jobs(rule):
 
 def success_summary():
     """The lines of mnistflow.evaluation.run_summary.success_lines for this run: the report, metrics,
-    predictions and ONNX model of the single run and the sweeps' pages, when they are among its
-    targets (the files of the target jobs when none is)."""
+    predictions, draw page and ONNX model of the single run and the sweeps' pages, when they are
+    among its targets (the files of the target jobs when none is)."""
     products, metrics = [], None
     for job in run_jobs(rules.report):
         products.append(("report", str(job.output.html)))
@@ -43,6 +43,8 @@ def success_summary():
         products.append(("metrics", metrics))
     for job in run_jobs(rules.predict):
         products.append(("predictions", str(job.output.html)))
+    for job in run_jobs(rules.draw_page):
+        products.append(("draw page", str(job.output.html)))
     for job in run_jobs(rules.export_onnx):
         products.append(("ONNX model", str(job.output.onnx)))
     sweeps = [
