@@ -54,10 +54,12 @@ test-cluster: setup  ## bring up a SLURM cluster on this machine, run the cluste
 BROWSER_SCREENSHOTS ?= /tmp/mnistflow-screenshots
 test-browser: setup  ## results/draw.html in headless Chromium (installs chromium, chromium-driver as root)
 	@if ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then \
-	  if [ "$$(id -u)" -eq 0 ]; then \
-	    echo "make: installing chromium and chromium-driver with apt-get" >&2; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
-	  else echo "make: chromium or chromedriver is missing; run as root to install them" >&2; fi; \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "make: chromium or chromedriver is missing: apt-get install chromium chromium-driver" \
+	      "(as root), then make test-browser again" >&2; exit 1; fi; \
+	  echo "make: installing chromium and chromium-driver with apt-get" >&2; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+	    || exit 1; \
 	fi
 	MNISTFLOW_SCREENSHOTS=$(BROWSER_SCREENSHOTS) $(BIN)/python -m pytest -m browser
 

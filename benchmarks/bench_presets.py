@@ -26,7 +26,10 @@ set them; it records them). Skipped when torch is not installed (``pip install -
 ``--epochs N`` shortens every preset to N epochs (warm-up at most N - 1); ``--set key=value ...``
 changes training settings of every preset as ``--config`` would (``--set hidden=800``: the ``best``
 recipe on 784-800-10); ``--repeat N`` runs every contender N times, in turns, to see the spread.
-The table is printed and written to ``benchmarks/results/bench_presets-<time>.json``.
+The table is printed and written to ``benchmarks/results/bench_presets-<time>.json``, with the BLAS
+kernel and NumPy SIMD the presets trained with (:mod:`mnistflow.plumbing.numerics`). To time the
+pinned numerics of ``portable_numerics: true``, set its variables for the whole run:
+``OPENBLAS_CORETYPE=Nehalem NPY_ENABLE_CPU_FEATURES=X86_V2 python benchmarks/bench_presets.py DIR``.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from typing import Any
 import numpy as np
 from bench_train import load, peak_rss_mb, torch_available, write_split
 
+from mnistflow.plumbing.numerics import describe, numerics
 from mnistflow.training.shifts import ShiftFrame, image_side
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -269,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
         or "all cores", "epochs": args.epochs or "each preset's", "settings": settings,
         "load_start": os.getloadavg(),
+        "numerics": numerics(),  # the kernel and SIMD the presets train with (environment, as here)
     }
     results: list[tuple[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -284,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     changed = "".join(f", {key}={value}" for key, value in settings.items())
     print(f"\nPresets on the full MNIST seed split ({info['date']}, {info['cpus']} CPUs, BLAS threads: "
           f"{info['blas_threads']}, load average {info['load_start'][0]:.2f} at the start, "
-          f"{info['load_end'][0]:.2f} at the end{changed})")
+          f"{info['load_end'][0]:.2f} at the end{changed}; {describe(info['numerics'])})")
     print(table(results))
     for preset in args.presets:
         ours = [r["seconds"] for n, r in results if n == preset and "seconds" in r]
