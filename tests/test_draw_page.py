@@ -99,6 +99,7 @@ def test_draw_refuses_to_overwrite_the_model_and_what_is_no_model(
     assert not (tmp_path / "other.html").exists()
 
 
+@pytest.mark.slow  # end to end; `make test-slow` runs it
 def test_editing_the_pages_script_remakes_the_page_and_nothing_else(
     finished_workflow: Workflow, tmp_path: Path
 ) -> None:

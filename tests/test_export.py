@@ -201,11 +201,13 @@ def test_an_export_that_cannot_be_written_keeps_the_old_file_and_leaves_no_tempo
 # --- the workflow's export_onnx rule ------------------------------------------------------------
 
 
+@pytest.mark.slow  # end to end; `make test-slow` runs it
 def test_the_onnx_export_is_no_part_of_the_default_target(finished_workflow: Workflow) -> None:
     assert finished_workflow.planned_jobs() == {}
     assert finished_workflow.planned_jobs("results/model.onnx") == {"export_onnx": 1}
 
 
+@pytest.mark.slow  # end to end; `make test-slow` runs it
 def test_the_rule_writes_what_the_command_writes(finished_copy: Workflow,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     out = finished_copy.snakemake("results/model.onnx").stdout

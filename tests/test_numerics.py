@@ -80,6 +80,7 @@ def test_a_pin_that_is_not_in_force_stops_the_job_saying_what_is_missing() -> No
         check_portable(True)
 
 
+@pytest.mark.slow  # four trainings in fresh processes, about 8 s; `make test-slow` runs it
 @needs_avx2
 def test_two_machines_give_other_weights_unless_pinned_then_the_same_bytes() -> None:
     free = {machine: _train(machine, pinned=False) for machine in MACHINES}

@@ -48,6 +48,7 @@ def _clean(digits: np.ndarray) -> list[np.ndarray]:
     return [to_mnist(paper_photo(digit, rng, DAMAGES["clean"])) for digit in digits]
 
 
+@pytest.mark.slow  # 300 photos rendered and read, about 12 s; `make test-slow` runs it
 def test_photos_on_paper_are_read_within_3_points_of_clean_renderings(
     best_on_sample: network.Params, held_out: tuple[np.ndarray, np.ndarray], tmp_path: Path
 ) -> None:

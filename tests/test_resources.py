@@ -80,7 +80,7 @@ def test_a_sweep_run_asks_for_the_time_of_its_own_recipe(finished_copy: Workflow
     first_fast([((), 2), (("source=openml",), 8), (("batch_size=32",), 1), (("preset=best",), 2),
                 (("preset=best", "batch_size=20000"), 6)],
                ["sample-full-batch", "full-mnist-full-batch-capped", "small-batches", "best", "big-batches"],
-               fast=2),
+               fast=1),
 )
 def test_training_asks_for_one_thread_per_block_of_its_batches(
     finished_copy: Workflow, settings: tuple[str, ...], threads: int

@@ -172,6 +172,7 @@ def _last_lines(output: str, first: str) -> list[str]:
     return lines[starts[-1]:]
 
 
+@pytest.mark.slow  # end to end; `make test-slow` runs it
 def test_a_run_ends_with_where_the_report_is_and_the_accuracy(finished_copy: Workflow) -> None:
     output = finished_copy.snakemake("-R", "report").stdout
     accuracy = json.loads((finished_copy / "results/metrics.json").read_text())["test"]["accuracy"]
@@ -182,6 +183,7 @@ def test_a_run_ends_with_where_the_report_is_and_the_accuracy(finished_copy: Wor
     assert "  recipe      784-256-10, exercise, 5 epochs" in summary
 
 
+@pytest.mark.slow  # end to end; `make test-slow` runs it
 def test_a_failed_run_ends_with_the_stage_its_log_and_the_command_that_resumes_it(
     finished_copy: Workflow,
 ) -> None:

@@ -164,6 +164,7 @@ def test_report_front_page_names_the_resolved_network_and_recipe(
     assert "None" not in front
 
 
+@pytest.mark.slow  # end to end; `make test-slow` runs it
 def test_results_whose_snakemake_records_are_gone_are_not_called_up_to_date(
     finished_copy: Workflow,
 ) -> None:
