@@ -6,7 +6,7 @@ without weights that says why, mnistflow.sweeps.failed_training); the single run
 
 from _workflow import run_stage
 from mnistflow.data.split_file import load_split
-from mnistflow.plumbing.numerics import check_portable
+from mnistflow.plumbing.numerics import check_portable, describe
 from mnistflow.plumbing.stage import log
 from mnistflow.settings.presets import Hyperparams
 from mnistflow.sweeps.failed_training import Trained, save_trained, train_or_failure
@@ -23,8 +23,8 @@ def main() -> None:
     X = data.pop("X_train").astype(hp.dtype, copy=False)
     Y = data.pop("Y_train").astype(hp.dtype, copy=False)
     del data
-    log.info("training %s on %d rows with %d threads; BLAS %s (%s kernel), NumPy SIMD %s", hp, len(X),
-             snakemake.threads, numerics["blas"], numerics["blas_kernel"], " ".join(numerics["numpy_simd"]))
+    log.info("training %s on %d rows with %d threads; %s", hp, len(X), snakemake.threads,
+             describe(numerics))
     if snakemake.params.get("record_failure", False):  # a sweep's run: divergence is a result
         trained = train_or_failure(X, Y, hp)
     else:

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from mnistflow.plumbing.errors import DataError, MnistflowError
 
@@ -127,24 +128,40 @@ def predict(model: str, arguments: Sequence[str], metrics: str | None = None) ->
     return 0 if any(p.error is None for p in predictions) else 1
 
 
-def export(model: str, output: str, metrics: str | None = None) -> int:
-    """Write the model as an ONNX graph at ``output`` and print what it holds; 0 when written, else 1.
-    ``metrics``: the model's metrics.json (default: the one beside it)."""
-    from mnistflow.own_digits.image_folder import printable_name
+def _write_from_model(
+    command: str, what: str, write: Callable[[str, Any, Any], None], model: str, output: str,
+    metrics: str | None, refused: tuple[type[Exception], ...] = (MnistflowError,),
+) -> Any | None:
+    """``write(output, params, info)`` of the model file ``model`` (``what``: the file it writes),
+    then print which model it holds; the weights, or None after printing the error (an exception
+    of ``refused``) as ``mnistflow <command>: error: ...``. ``metrics``: the model's metrics.json
+    (default: the one beside it)."""
     from mnistflow.own_digits.model_info import describe_model
-    from mnistflow.own_digits.onnx_file import INPUT, OPSET, OUTPUT, write_onnx
     from mnistflow.training.model_file import load_model
 
     try:
         if Path(output).resolve() == Path(model).resolve():
-            raise DataError(output, "this is the model file; name another file for the ONNX graph")
+            raise DataError(output, f"this is the model file; name another file for {what}")
         params, meta = load_model(model)
         info = describe_model(model, meta, metrics or Path(model).parent / "metrics.json")
-        write_onnx(output, params, info)
-    except MnistflowError as exc:
-        print(f"mnistflow export: error: {_line(exc)}", file=sys.stderr)
-        return 1
+        write(output, params, info)
+    except refused as exc:
+        print(f"mnistflow {command}: error: {_line(exc) if isinstance(exc, MnistflowError) else exc}",
+              file=sys.stderr)
+        return None
     print("\n".join(info.lines()))
+    return params
+
+
+def export(model: str, output: str, metrics: str | None = None) -> int:
+    """Write the model as an ONNX graph at ``output`` and print what it holds; 0 when written, else 1.
+    ``metrics``: the model's metrics.json (default: the one beside it)."""
+    from mnistflow.own_digits.image_folder import printable_name
+    from mnistflow.own_digits.onnx_file import INPUT, OPSET, OUTPUT, write_onnx
+
+    params = _write_from_model("export", "the ONNX graph", write_onnx, model, output, metrics)
+    if params is None:
+        return 1
     n_in, n_out = params["W1"].shape[0], params["W2"].shape[1]
     print(f"\nwrote {printable_name(output)}: ONNX opset {OPSET}; input {INPUT}, N x {n_in} float32, "
           f"each pixel / 255; output {OUTPUT}, N x {n_out}")
@@ -156,20 +173,11 @@ def draw(model: str, output: str, metrics: str | None = None) -> int:
     ``metrics``: the model's metrics.json (default: the one beside it)."""
     from mnistflow.own_digits.draw_page import write_draw_page
     from mnistflow.own_digits.image_folder import printable_name
-    from mnistflow.own_digits.model_info import describe_model
-    from mnistflow.training.model_file import load_model
 
-    try:
-        if Path(output).resolve() == Path(model).resolve():
-            raise DataError(output, "this is the model file; name another file for the page")
-        params, meta = load_model(model)
-        info = describe_model(model, meta, metrics or Path(model).parent / "metrics.json")
-        write_draw_page(output, params, info)
-    except (MnistflowError, ValueError) as exc:
-        print(f"mnistflow draw: error: {_line(exc) if isinstance(exc, MnistflowError) else exc}",
-              file=sys.stderr)
+    # ValueError: a network for other inputs than 28x28 digits, which the page cannot draw for
+    if _write_from_model("draw", "the page", write_draw_page, model, output, metrics,
+                         (MnistflowError, ValueError)) is None:
         return 1
-    print("\n".join(info.lines()))
     print(f"\nwrote {printable_name(output)}: {Path(output).stat().st_size / 1e6:.1f} MB; open it in a "
           f"browser, draw a digit")
     return 0
